@@ -1,0 +1,1 @@
+"""Site machinery: the claim gate (a Markdown extension) and the figures."""

@@ -1,0 +1,245 @@
+"""Python-Markdown extension: the verification gate and the claim badges.
+
+`[[claim:ID]]` in a page becomes a badge linking to the claim's entry on the
+claims page, or stops the build when the claim has no check, a failing check,
+or a result computed against other code than what is on disk.
+`[[claims-index:LANG]]` expands to that entry list, with each check's source;
+it also stops the build when a check's claim is on no page of that language.
+
+It is a plain Markdown extension (not an MkDocs hook) so the gate works under
+any Python-Markdown based builder.
+"""
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from markdown import Extension
+from markdown.preprocessors import Preprocessor
+
+from verify import _report
+
+try:  # a BuildError makes MkDocs stop cleanly with our message and no traceback
+    from mkdocs.exceptions import BuildError as _Base
+except ImportError:  # pragma: no cover - other builders
+    _Base = Exception
+
+CLAIM = re.compile(r"\[\[claim:([a-z0-9][a-z0-9.-]*)\]\]")
+INDEX = re.compile(r"^\[\[claims-index:([a-z]+)\]\]$")
+QUESTION = re.compile(r"^##\s+(.*?)\s*\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
+DEVICES = ("cpu", "cuda")
+TEXT = {
+    "en": {"on": "Stated in", "check": "Check", "source": "Source of the check", "device": "Device",
+           "stale": "stale: code changed since this run", "notrun": "not run", "na": "not applicable",
+           "kind": {"exact": "exact", "statistical": "statistical (6σ)", "demonstration": "demonstration"}},
+    "zh": {"on": "出处", "check": "检验", "source": "检验的源代码", "device": "设备",
+           "stale": "已过期：代码在此次运行后有改动", "notrun": "未运行", "na": "不适用",
+           "kind": {"exact": "精确", "statistical": "统计（6σ）", "demonstration": "演示"}},
+}
+
+
+class ClaimError(_Base):
+    """A claim on a page is not (or no longer) verified."""
+
+
+@dataclass
+class State:
+    """Everything the gate knows: checks on disk, their fingerprints, the reports, the pages."""
+    root: Path
+    docs: Path
+    checks: dict        # claim -> [StaticCheck]
+    prints: dict        # module path -> fingerprint
+    reports: dict       # device -> report or None
+    stated: dict        # lang -> {claim: [(page, question_id, question_title)]}
+
+    @classmethod
+    def load(cls, root: Path, docs: Path) -> "State":
+        checks = {}
+        scope = [t for t in os.environ.get("KB_DEV_TOPICS", "").split(",") if t]  # TEMPORARY: parallel page work
+        for c in _report.static_checks(root):
+            if scope and c.claim.split(".")[0] not in scope:
+                continue
+            checks.setdefault(c.claim, []).append(c)
+        prints = {m: _report.fingerprint(m, root) for m in _report.topic_modules(root)}
+        reports = {d: _report.load_report(_report.report_path(d, root)) for d in DEVICES}
+        stated = {}
+        for lang_dir in sorted(p for p in docs.iterdir() if p.is_dir() and p.name in TEXT):
+            where = stated.setdefault(lang_dir.name, {})
+            for page in sorted(lang_dir.glob("*.md")):
+                question = (None, "")
+                for line in page.read_text(encoding="utf-8").splitlines():
+                    m = QUESTION.match(line)
+                    if m:
+                        question = (m.group(2), m.group(1))
+                    for cid in CLAIM.findall(line):
+                        where.setdefault(cid, []).append((page.name, *question))
+        return cls(root, docs, checks, prints, reports, stated)
+
+    def pages_of(self, cid: str) -> str:
+        pages = sorted({f"{lang}/{p}" for lang, w in self.stated.items() for p, _, _ in w.get(cid, [])})
+        return ", ".join(pages) or "no page"
+
+    def results(self, cid: str, device: str):
+        """(status, {dtype: result}, detail) for a claim on a device.
+
+        status: passed | failed | stale | missing | n/a.
+        """
+        checks = [c for c in self.checks[cid] if device in c.devices]
+        if not checks:
+            return "n/a", {}, ""
+        report = self.reports.get(device)
+        entry = report["claims"].get(cid) if report else None
+        merged, failures = {}, []
+        for c in checks:
+            got = entry["checks"].get(c.test_id) if entry else None
+            if got is None or set(got["results"]) != set(c.dtypes):
+                return "missing", {}, f"{c.test_id} has no result in {_rel(device)}"
+            current = self.prints[c.module]
+            if got["fingerprint"] != current:
+                return "stale", {}, (f"{c.test_id} ran against fingerprint {got['fingerprint']}, "
+                                     f"the code on disk is {current}")
+            for dtype, r in got["results"].items():
+                merged.setdefault(dtype, []).append((c, r))
+                if r["status"] != "passed":
+                    failures.append(f"{c.test_id}[{device}-{dtype}]: {r['message']}")
+        if failures:
+            return "failed", merged, "; ".join(failures)
+        return "passed", merged, ""
+
+    def gate(self, cid: str) -> None:
+        """Raise ClaimError unless the claim is verified on the CPU (and not failing on CUDA)."""
+        where = f"claim '{cid}' (on {self.pages_of(cid)})"
+        if cid not in self.checks:
+            raise ClaimError(f"{where} has no check: add @check('{cid}') to a module in verify/")
+        status, _, detail = self.results(cid, "cpu")
+        if status == "missing":
+            raise ClaimError(f"{where} is not verified: {detail}; run python -m verify")
+        if status == "stale":
+            raise ClaimError(f"{where} was verified against other code than what is on disk "
+                             f"({detail}); run python -m verify")
+        if status == "failed":
+            raise ClaimError(f"{where} FAILS its check: {detail}")
+        cuda, _, detail = self.results(cid, "cuda")
+        if cuda == "failed":
+            raise ClaimError(f"{where} FAILS its check on CUDA (reports/cuda.json): {detail}")
+
+    def orphans(self, lang: str) -> list:
+        return sorted(c.test_id + f" (claim '{cid}')" for cid, cs in self.checks.items()
+                      if cid not in self.stated.get(lang, {}) for c in cs)
+
+
+def _rel(device: str) -> str:
+    return f"reports/{device}.json"
+
+
+_CACHE: dict = {}
+
+
+def _state(root: Path, docs: Path) -> State:
+    """State.load, reused while no report, check, snippet or page changed (MkDocs makes one
+    Markdown instance per page, so this runs once per page)."""
+    files = [*root.glob("reports/*.json"), *root.glob("verify/*.py"), *root.glob("snippets/*.py"),
+             *docs.glob("*/*.md")]
+    key = (str(root), tuple(sorted((str(f), f.stat().st_mtime_ns) for f in files)))
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = State.load(root, docs)
+    return _CACHE[key]
+
+
+def _dtypes(merged: dict) -> str:
+    return " ".join(d.replace("float", "f") for d in sorted(merged))
+
+
+def badge(state: State, cid: str) -> str:
+    cpu_status, cpu, _ = state.results(cid, "cpu")
+    cuda_status, cuda, _ = state.results(cid, "cuda")
+    cuda_text = {"passed": f"CUDA {_dtypes(cuda)}", "stale": "CUDA stale", "missing": "CUDA –",
+                 "n/a": ""}[cuda_status]
+    tests = ", ".join(c.test_id for c in state.checks[cid])
+    title = (f"{cid}: verified on CPU ({_dtypes(cpu)}); CUDA: {cuda_status} — {tests}")
+    text = " · ".join(x for x in (f"✓ CPU {_dtypes(cpu)}", cuda_text) if x)
+    cls = ".claim" + (" .claim-stale" if cuda_status == "stale" else "")
+    return f'[{text}](claims.md#{cid}){{ {cls} title="{title}" }}'
+
+
+def index(state: State, lang: str) -> list:
+    """The claims page body for one language: every claim, its results and its checks' source."""
+    orphans = state.orphans(lang)
+    if orphans:
+        raise ClaimError(f"checks whose claim is on no {lang} page: {'; '.join(orphans)}")
+    t = TEXT[lang]
+    out = []
+    topic = None
+    for cid in sorted(state.checks):
+        if cid.split(".")[0] != topic:
+            topic = cid.split(".")[0]
+            out += [f"## {topic} {{ #topic-{topic} }}", ""]
+        out += [f"### `{cid}` {{ #{cid} }}", ""]
+        for page, qid, title in state.stated[lang][cid][:1]:
+            target = f"{page}#{qid}" if qid else page
+            out += [f"{t['on']}: [{title or page}]({target})", ""]
+        dtypes = sorted({d for c in state.checks[cid] for d in c.dtypes})
+        out += [f"| {t['device']} | " + " | ".join(dtypes) + " |", "|---" * (len(dtypes) + 1) + "|"]
+        for device in DEVICES:
+            status, merged, _ = state.results(cid, device)
+            name = (state.reports[device] or {}).get("device_name", device.upper())
+            cells = []
+            for d in dtypes:
+                if status in ("passed", "failed") and d in merged:
+                    ok = all(r["status"] == "passed" for _, r in merged[d])
+                    ms = sum(r["duration_s"] for _, r in merged[d]) * 1000
+                    cells.append(f"{'✓' if ok else '✗'} {ms:.0f} ms")
+                else:
+                    cells.append({"stale": t["stale"], "missing": t["notrun"], "n/a": t["na"]}.get(status, ""))
+            out.append(f"| {device.upper()} ({name}) | " + " | ".join(cells) + " |")
+        out.append("")
+        for c in state.checks[cid]:
+            env = state.reports["cpu"]["environment"]
+            out += [f"{t['check']}: `{c.test_id}` · {t['kind'][c.kind]} · torch {env['torch']} · "
+                    f"fingerprint `{state.prints[c.module]}`", ""]
+            source = c.module.read_text(encoding="utf-8").splitlines()[c.lines[0] - 1:c.lines[1]]
+            out += [f'??? example "{t["source"]}: {c.test_id}"', "    ```python"]
+            out += ["    " + line if line else "" for line in source]
+            out += ["    ```", ""]
+    return out
+
+
+class ClaimPreprocessor(Preprocessor):
+    def __init__(self, md, state):
+        super().__init__(md)
+        self.state = state
+
+    def run(self, lines):
+        out = []
+        for line in lines:
+            m = INDEX.match(line.strip())
+            if m:
+                for cid in self.state.checks:
+                    self.state.gate(cid)
+                out += index(self.state, m.group(1))
+                continue
+            for cid in CLAIM.findall(line):
+                if os.environ.get("KB_DEV_TOPICS") and cid not in self.state.checks:  # TEMPORARY
+                    line = line.replace(f"[[claim:{cid}]]", "")
+                    continue
+                self.state.gate(cid)
+            out.append(CLAIM.sub(lambda m: badge(self.state, m.group(1)), line))
+        return out
+
+
+class ClaimExtension(Extension):
+    def __init__(self, **kwargs):
+        self.config = {"root": [".", "project root (holds verify/, snippets/, reports/)"],
+                       "docs_dir": ["docs", "documentation folder, one subfolder per language"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md):
+        root = Path(str(self.getConfig("root"))).resolve()
+        state = _state(root, root / self.getConfig("docs_dir"))
+        # after pymdownx.snippets (32) so included text is seen; before code blocks are stashed
+        md.preprocessors.register(ClaimPreprocessor(md, state), "kb_claims", 31)
+
+
+def makeExtension(**kwargs):
+    return ClaimExtension(**kwargs)

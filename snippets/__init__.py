@@ -1,0 +1,1 @@
+"""Short, device-agnostic implementations shown on the site; one module per topic."""

@@ -1,0 +1,5 @@
+import sys
+
+from verify._runner import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""The `@check` decorator and the `Trial` every check receives.
+
+A check proves one claim. It runs once per (device, dtype) it declares; the runner
+passes a `Trial` that fixes the device, the dtype and the seed. Data are drawn on
+the CPU from a seeded generator and then moved, so every device sees the same input.
+"""
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+KINDS = ("exact", "statistical", "demonstration")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+CHECKS: list = []
+
+
+@dataclass(frozen=True)
+class Check:
+    claim: str
+    func: object
+    devices: tuple
+    dtypes: tuple
+    kind: str
+
+    @property
+    def module(self) -> str:
+        return self.func.__module__.rsplit(".", 1)[-1]
+
+    @property
+    def path(self) -> Path:
+        return Path(inspect.getsourcefile(self.func)).resolve()
+
+    @property
+    def test_id(self) -> str:
+        return f"verify/{self.module}.py::{self.func.__name__}"
+
+
+def check(claim, *, devices=("cpu", "cuda"), dtypes=("float64",), kind="exact"):
+    """Register the decorated function as a check of `claim`."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    unknown = set(dtypes) - set(DTYPES)
+    if unknown:
+        raise ValueError(f"dtypes must be among {sorted(DTYPES)}, got {sorted(unknown)}")
+
+    def register(func):
+        CHECKS.append(Check(claim, func, tuple(devices), tuple(dtypes), kind))
+        return func
+    return register
+
+
+@dataclass
+class Trial:
+    """What one run of a check may depend on: device, dtype and seed."""
+    device: str
+    dtype_name: str
+    seed: int
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype_name]
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def generator(self, stream: int = 0) -> torch.Generator:
+        """A CPU generator; `stream` separates independent draws within one check."""
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + stream)
+
+    def rng(self, stream: int = 0) -> np.random.Generator:
+        return np.random.default_rng([self.seed, stream])
+
+    def randn(self, *shape, stream: int = 0) -> torch.Tensor:
+        """Standard normal data drawn on the CPU in float64, then cast and moved."""
+        x = torch.randn(*shape, generator=self.generator(stream), dtype=torch.float64)
+        return self.put(x)
+
+    def rand(self, *shape, stream: int = 0) -> torch.Tensor:
+        x = torch.rand(*shape, generator=self.generator(stream), dtype=torch.float64)
+        return self.put(x)
+
+    def put(self, x) -> torch.Tensor:
+        """Move a tensor (or nested list of numbers) to this trial's device and dtype."""
+        return torch.as_tensor(x, dtype=torch.float64).to(self.device, self.dtype)
+
+    def seed_modules(self, stream: int = 0) -> None:
+        """Seed torch's global RNG before building nn modules (their default init draws from it)."""
+        torch.manual_seed(self.seed * 1_000_003 + stream)
+
+    def tol(self, *, f64: float, f32: float) -> float:
+        """Pick the tolerance for this trial's dtype."""
+        return f64 if self.dtype == torch.float64 else f32

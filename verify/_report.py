@@ -1,0 +1,122 @@
+"""Report files, code fingerprints and a static list of the checks.
+
+This module imports neither torch nor the check modules, so the site build can
+use it cheaply: it reads the checks' claim IDs and line numbers with `ast`, and
+fingerprints each check module together with the snippet modules it imports.
+"""
+import ast
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT_DIR = ROOT / "reports"
+SCHEMA = 1
+# Files every check depends on besides its own module and its snippets.
+CORE_FILES = ("verify/_registry.py",)
+
+
+def report_path(device: str, root: Path = ROOT) -> Path:
+    return root / "reports" / f"{device.split(':')[0]}.json"
+
+
+def load_report(path: Path):
+    """The report at `path`, or None if there is none."""
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: report schema {data.get('schema')} != {SCHEMA}; rerun python -m verify")
+    return data
+
+
+def write_report(path: Path, data: dict) -> None:
+    """Write atomically: a build reading the report never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def topic_modules(root: Path = ROOT) -> list:
+    """verify/<topic>.py files: every module whose name does not start with '_'."""
+    return sorted(p for p in (root / "verify").glob("*.py") if not p.name.startswith("_"))
+
+
+def _snippet_imports(path: Path, root: Path) -> set:
+    """Snippet files that `path` imports, directly or through other snippet files."""
+    found, todo = set(), [path]
+    while todo:
+        tree = ast.parse(todo.pop().read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.split(".")[0] != "snippets":
+                    continue
+                dep = root.joinpath(*name.split(".")).with_suffix(".py")
+                if dep.exists() and dep not in found:
+                    found.add(dep)
+                    todo.append(dep)
+    init = root / "snippets" / "__init__.py"
+    return found | ({init} if init.exists() else set())
+
+
+def module_dependencies(module: Path, root: Path = ROOT) -> list:
+    """All files whose content a check in `module` depends on, relative to `root`."""
+    deps = {module} | _snippet_imports(module, root) | {root / f for f in CORE_FILES}
+    return sorted(str(p.relative_to(root)) for p in deps)
+
+
+def fingerprint(module: Path, root: Path = ROOT) -> str:
+    """SHA-256 over the module, its snippets and the check machinery, by path and content."""
+    h = hashlib.sha256()
+    for rel in module_dependencies(module, root):
+        h.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StaticCheck:
+    claim: str
+    test_id: str
+    module: Path
+    lines: tuple
+    devices: tuple
+    dtypes: tuple
+    kind: str
+
+
+def _literal_kw(call: ast.Call, name: str, default):
+    for kw in call.keywords:
+        if kw.arg == name:
+            return ast.literal_eval(kw.value)
+    return default
+
+
+def static_checks(root: Path = ROOT) -> list:
+    """Every `@check("claim", ...)`-decorated function, found without importing anything."""
+    out = []
+    for module in topic_modules(root):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for fn in tree.body:
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            for dec in fn.decorator_list:
+                if isinstance(dec, ast.Call) and getattr(dec.func, "id", None) == "check":
+                    first = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
+                    out.append(StaticCheck(
+                        claim=ast.literal_eval(dec.args[0]),
+                        test_id=f"verify/{module.name}::{fn.name}",
+                        module=module,
+                        lines=(first, fn.end_lineno),
+                        devices=tuple(_literal_kw(dec, "devices", ("cpu", "cuda"))),
+                        dtypes=tuple(_literal_kw(dec, "dtypes", ("float64",))),
+                        kind=_literal_kw(dec, "kind", "exact"),
+                    ))
+    return out

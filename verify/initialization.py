@@ -1,0 +1,178 @@
+"""Checks for docs/*/initialization.md. Oracles: torch.nn.init, nn.Linear, closed forms, sampling theory."""
+import functools
+import math
+
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from snippets import initialization as ini
+from verify._registry import check
+
+
+def _sample_var_sd(n, kurtosis):
+    """Standard deviation of the sample variance / true variance, for n draws (exact for iid)."""
+    return math.sqrt((kurtosis - 1) / n)
+
+
+# ---- symmetry: one small regression net trained from three initializations ----
+
+@functools.lru_cache(maxsize=None)
+def _trained(init_name, device, dtype_name, seed):
+    from verify._registry import Trial
+    t = Trial(device, dtype_name, seed)
+    x = 4 * t.rand(64, 2) - 2
+    y = (torch.sin(2 * x[:, 0]) * torch.cos(x[:, 1])).unsqueeze(1)
+    inits = {
+        "constant": lambda m: (nn.init.constant_(m.weight, 0.3), nn.init.constant_(m.bias, 0.1)),
+        "zero": lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias)),
+        "xavier": lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias)),
+    }
+    t.seed_modules()
+    net = ini.tanh_mlp([2, 16, 16, 1], inits[init_name]).to(t.device, t.dtype)
+    before = [p.detach().clone() for p in net.parameters()]
+    loss = ini.fit(net, x, y)
+    hidden = net[:2](x).detach()  # first hidden layer's activations, one column per unit
+    return net, before, loss, hidden, x, y
+
+
+@check("initialization.constant-init-stays-symmetric")
+def constant_init_stays_symmetric(t):
+    """Equal initial weights: every hidden unit gets the same gradient, so the units stay identical."""
+    net, _, _, hidden, _, _ = _trained("constant", t.device, t.dtype_name, t.seed)
+    w1 = net[0].weight
+    # equal up to rounding: vectorised matmuls may sum rows in different orders (seen: 2e-14)
+    assert (w1 - w1[0]).abs().max().item() < 1e-10
+    assert torch.linalg.matrix_rank(hidden, atol=1e-8).item() == 1
+
+
+@check("initialization.symmetric-net-is-not-linear", kind="demonstration")
+def symmetric_net_is_not_linear(t):
+    """Misconception: symmetric init does not freeze the weights or make the model linear."""
+    net, before, _, _, x, _ = _trained("constant", t.device, t.dtype_name, t.seed)
+    assert (net[0].weight - before[0]).abs().max() > 0.1  # gradient descent does move the weights
+    # what it does: each layer acts as ONE unit. 16 equal units = one unit with 16x the outgoing weight
+    (w1, b1), (w2, b2), (w3, b3) = [(net[i].weight, net[i].bias) for i in (0, 2, 4)]
+    width_one = 16 * w3[0, 0] * torch.tanh(16 * w2[0, 0] * torch.tanh(x @ w1[0] + b1[0]) + b2[0]) + b3[0]
+    assert_close(net(x).squeeze(1), width_one, rtol=0, atol=1e-9)
+    # and a width-one tanh chain is still nonlinear: the untrained symmetric net is visibly curved
+    fresh = ini.tanh_mlp([2, 16, 16, 1], lambda m: (nn.init.constant_(m.weight, 0.3), nn.init.constant_(m.bias, 0.1)))
+    s = torch.linspace(-5, 5, 101, dtype=torch.float64)
+    out = fresh.to(t.device, t.dtype)(t.put(torch.stack([s, s], 1))).squeeze(1).detach()
+    assert (out[2:] - 2 * out[1:-1] + out[:-2]).abs().max() > 1e-3
+    # only all-zero init stalls completely: tanh(0) = 0 blocks every hidden weight gradient
+    zero, zero_before, zero_loss, _, _, y = _trained("zero", t.device, t.dtype_name, t.seed)
+    for p, p0 in zip(list(zero.parameters())[:4], zero_before[:4]):
+        assert torch.equal(p, p0)
+    assert abs(zero_loss - y.var(unbiased=False).item()) < 1e-6  # it learned only the mean of y
+
+
+@check("initialization.random-init-breaks-symmetry", kind="demonstration")
+def random_init_breaks_symmetry(t):
+    """Random (Xavier-normal) init gives distinct units: 16 different rows and a full-rank hidden layer."""
+    net, _, _, hidden, _, _ = _trained("xavier", t.device, t.dtype_name, t.seed)
+    w1 = net[0].weight.detach()
+    gaps = torch.cdist(w1, w1) + torch.eye(16, dtype=t.dtype, device=t.device)  # ignore each row vs itself
+    assert gaps.min() > 1e-3
+    assert torch.linalg.matrix_rank(hidden, atol=1e-8).item() == 16
+
+
+# ---- scales of the standard schemes ----
+
+@check("initialization.xavier-uniform", dtypes=("float32", "float64"), kind="statistical")
+def xavier_uniform(t):
+    """xavier_uniform_ draws U(-a, a), a = sqrt(6/(fan_in+fan_out)), Var = 2/(fan_in+fan_out)."""
+    w = torch.empty(300, 500, dtype=t.dtype, device=t.device)
+    nn.init.xavier_uniform_(w)
+    fan_in, fan_out = ini.fan_in_and_fan_out(w.shape)
+    assert (fan_in, fan_out) == (500, 300)
+    bound = ini.xavier_uniform_bound(fan_in, fan_out)
+    assert w.abs().max() <= bound * (1 + 1e-6)
+    assert w.abs().max() >= 0.999 * bound  # P(all |w| < 0.999 a) = 0.999^150000 = e^-150
+    ratio = w.double().var().item() / (2 / (fan_in + fan_out))
+    assert abs(ratio - 1) < 6 * _sample_var_sd(w.numel(), 9 / 5)  # a uniform's kurtosis is 9/5
+    assert abs(w.double().var().item() / (1 / fan_in) - 1) > 0.2  # rejects the notes' Var = 1/fan_in
+    conv = torch.empty(64, 32, 3, 3, dtype=t.dtype, device=t.device)
+    nn.init.xavier_uniform_(conv)
+    assert ini.fan_in_and_fan_out(conv.shape) == (288, 576)  # C_in*k*k and C_out*k*k
+    assert conv.abs().max() <= ini.xavier_uniform_bound(288, 576) * (1 + 1e-6)
+    assert conv.abs().max() >= 0.99 * ini.xavier_uniform_bound(288, 576)
+
+
+@check("initialization.xavier-normal", dtypes=("float32", "float64"), kind="statistical")
+def xavier_normal(t):
+    """xavier_normal_ draws N(0, 2/(fan_in+fan_out)); the gain multiplies the std."""
+    for gain in (1.0, 5 / 3):
+        w = torch.empty(300, 500, dtype=t.dtype, device=t.device)
+        nn.init.xavier_normal_(w, gain=gain)
+        std = ini.xavier_normal_std(500, 300, gain)
+        # the SD of a sample SD is about sigma / sqrt(2n)
+        assert abs(w.double().std().item() / std - 1) < 6 / math.sqrt(2 * w.numel())
+    assert abs(ini.xavier_normal_std(500, 300) ** 2 - ini.xavier_uniform_bound(500, 300) ** 2 / 3) < 1e-15
+
+
+@check("initialization.he-normal", dtypes=("float32", "float64"), kind="statistical")
+def he_normal(t):
+    """kaiming_normal_ defaults to N(0, 2/fan_in) (gain sqrt(2), mode fan_in); fan_out mode uses 2/fan_out."""
+    w = torch.empty(1000, 500, dtype=t.dtype, device=t.device)
+    tol = 6 * _sample_var_sd(w.numel(), 3)  # a normal's kurtosis is 3
+    nn.init.kaiming_normal_(w)  # defaults: a=0, mode='fan_in', nonlinearity='leaky_relu' -> gain sqrt(2)
+    assert abs(w.double().var().item() / ini.he_normal_std(500) ** 2 - 1) < tol
+    assert abs(w.double().var().item() / (1 / 500) - 1) > 0.5  # rejects the Xavier-style 1/fan_in
+    nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+    assert abs(w.double().var().item() / ini.he_normal_std(1000) ** 2 - 1) < tol
+
+
+@check("initialization.linear-default", dtypes=("float32", "float64"), kind="statistical")
+def linear_default(t):
+    """nn.Linear's default: weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)), so Var(W) = 1/(3 fan_in)."""
+    t.seed_modules()
+    layer = nn.Linear(1000, 400, dtype=t.dtype, device=t.device)
+    bound = ini.linear_default_bound(1000)
+    w, b = layer.weight.detach().double(), layer.bias.detach().double()
+    assert w.abs().max() <= bound * (1 + 1e-6) and w.abs().max() >= 0.999 * bound
+    assert b.abs().max() <= bound * (1 + 1e-6)
+    assert abs(w.var().item() * 3 * 1000 - 1) < 6 * _sample_var_sd(w.numel(), 9 / 5)
+    # neither N(0, 1) nor He: the default is 6 times smaller in variance than He's 2/fan_in
+    assert w.var().item() < 0.2 * ini.he_normal_std(1000) ** 2
+
+
+@check("initialization.relu-halves-second-moment", kind="statistical")
+def relu_halves_second_moment(t):
+    """For z symmetric about 0, E[relu(z)^2] = E[z^2]/2: the reason He doubles Xavier's variance."""
+    sigma = 2.5
+    z = sigma * t.randn(1_000_000)
+    # relu(z)^2 has mean sigma^2/2 and variance sigma^4 (3/2 - 1/4)
+    se = sigma ** 2 * math.sqrt(1.5 - 0.25) / math.sqrt(z.numel())
+    assert abs(torch.relu(z).pow(2).mean().item() - sigma ** 2 / 2) < 6 * se
+
+
+# ---- depth: 50 ReLU layers ----
+
+def _log10_growth(t, std, depth=50, width=256):
+    x = t.randn(128, width)
+    m = ini.relu_second_moments(x, std, depth, t.generator(stream=1))
+    return math.log10(m[-1] / m[0]), m
+
+
+@check("initialization.he-keeps-signal", kind="statistical")
+def he_keeps_signal(t):
+    """Over 50 ReLU layers He init keeps E[h^2] within a factor ~100; Var = 1/fan_in shrinks it 2^-50."""
+    he, _ = _log10_growth(t, ini.he_normal_std(256))
+    xavier, _ = _log10_growth(t, math.sqrt(1 / 256))  # Xavier for a square layer: 2/(n+n) = 1/n
+    # 200 seeds gave log10(growth) mean -0.18, SD 0.38 for He; 6 SD either side
+    assert abs(he + 0.18) < 6 * 0.38
+    assert abs(xavier - 50 * math.log10(0.5)) < 6 * 0.38  # halves per layer: 10^-15
+    assert he - xavier > 10
+
+
+@check("initialization.small-gaussian-vanishes")
+def small_gaussian_vanishes(t):
+    """std 0.01 (AlexNet's init) shrinks E[h^2] by (fan_in * 1e-4 / 2) per ReLU layer: 10^-95 after 50."""
+    he_log, he_m = _log10_growth(t, ini.he_normal_std(256))
+    small_log, small_m = _log10_growth(t, 0.01)
+    # same draws, scaled: a bias-free ReLU net is homogeneous, so the ratio is exact layer by layer
+    scale = (0.01 / ini.he_normal_std(256)) ** 2
+    for layer in (1, 10, 50):
+        assert_close(torch.tensor(small_m[layer] / he_m[layer]), torch.tensor(scale ** layer), rtol=1e-9, atol=0)
+    assert small_log < -80
