@@ -24,7 +24,7 @@ try:  # a BuildError makes MkDocs stop cleanly with our message and no traceback
 except ImportError:  # pragma: no cover - other builders
     _Base = Exception
 
-CLAIM = re.compile(r"\[\[claim:([a-z0-9][a-z0-9.-]*)\]\]")
+CLAIM = re.compile(r"\[\[claim:([a-z0-9][a-z0-9._-]*)\]\]")
 INDEX = re.compile(r"^\[\[claims-index:([a-z]+)\]\]$")
 QUESTION = re.compile(r"^##\s+(.*?)\s*\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
 DEVICES = ("cpu", "cuda")
