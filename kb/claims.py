@@ -25,7 +25,8 @@ except ImportError:  # pragma: no cover - other builders
     _Base = Exception
 
 CLAIM = re.compile(r"\[\[claim:([a-z0-9][a-z0-9._-]*)\]\]")
-INDEX = re.compile(r"^\[\[claims-index:([a-z]+)\]\]$")
+INDEX = re.compile(r"^\[\[(claims|misconceptions)-index:([a-z]+)\]\]$")
+MISCONCEPTION = re.compile(r'^(\s*)!!! danger "(.*)"\s*$')
 QUESTION = re.compile(r"^##\s+(.*?)\s*\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
 DEVICES = ("cpu", "cuda")
 TEXT = {
@@ -51,6 +52,7 @@ class State:
     prints: dict        # module path -> fingerprint
     reports: dict       # device -> report or None
     stated: dict        # lang -> {claim: [(page, question_id, question_title)]}
+    misconceptions: dict  # lang -> [(page, question_id, question_title, block title, claim or None)]
 
     @classmethod
     def load(cls, root: Path, docs: Path) -> "State":
@@ -62,18 +64,27 @@ class State:
             checks.setdefault(c.claim, []).append(c)
         prints = {m: _report.fingerprint(m, root) for m in _report.topic_modules(root)}
         reports = {d: _report.load_report(_report.report_path(d, root)) for d in DEVICES}
-        stated = {}
+        stated, misconceptions = {}, {}
         for lang_dir in sorted(p for p in docs.iterdir() if p.is_dir() and p.name in TEXT):
             where = stated.setdefault(lang_dir.name, {})
+            found = misconceptions.setdefault(lang_dir.name, [])
             for page in sorted(lang_dir.glob("*.md")):
-                question = (None, "")
+                question, block = (None, ""), None  # block: [indent, title, claim] of an open danger box
                 for line in page.read_text(encoding="utf-8").splitlines():
                     m = QUESTION.match(line)
                     if m:
                         question = (m.group(2), m.group(1))
+                    if block and line.strip() and len(line) - len(line.lstrip()) <= block[0]:
+                        block = None
+                    m = MISCONCEPTION.match(line)
+                    if m:
+                        block = [len(m.group(1)), m.group(2), None]
+                        found.append((page.name, *question, block))
                     for cid in CLAIM.findall(line):
                         where.setdefault(cid, []).append((page.name, *question))
-        return cls(root, docs, checks, prints, reports, stated)
+                        if block and block[2] is None:
+                            block[2] = cid
+        return cls(root, docs, checks, prints, reports, stated, misconceptions)
 
     def pages_of(self, cid: str) -> str:
         pages = sorted({f"{lang}/{p}" for lang, w in self.stated.items() for p, _, _ in w.get(cid, [])})
@@ -147,6 +158,28 @@ def _state(root: Path, docs: Path) -> State:
     return _CACHE[key]
 
 
+def misconceptions(state: State, lang: str) -> list:
+    """The misconceptions page body: every "danger" box of the language, with the claim that settles it."""
+    out, page_seen = [], None
+    for page, qid, qtitle, (_, title, cid) in state.misconceptions.get(lang, []):
+        if cid is None:
+            raise ClaimError(f"{lang}/{page}: misconception box '{title}' has no [[claim:...]] marker "
+                             "naming the check that rejects it")
+        if page != page_seen:
+            page_seen = page
+            out += [f"## [{_page_title(state, lang, page)}]({page}) {{ #{page[:-3]} }}", ""]
+        target = f"{page}#{qid}" if qid else page
+        out += [f"- **{title}** — [{qtitle or page}]({target}) {badge(state, cid)}", ""]
+    return out
+
+
+def _page_title(state: State, lang: str, page: str) -> str:
+    for line in (state.docs / lang / page).read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return page
+
+
 def _dtypes(merged: dict) -> str:
     return " ".join(d.replace("float", "f") for d in sorted(merged))
 
@@ -214,10 +247,13 @@ class ClaimPreprocessor(Preprocessor):
         out = []
         for line in lines:
             m = INDEX.match(line.strip())
-            if m:
+            if m and m.group(1) == "claims":
                 for cid in self.state.checks:
                     self.state.gate(cid)
-                out += index(self.state, m.group(1))
+                out += index(self.state, m.group(2))
+                continue
+            if m:
+                out += misconceptions(self.state, m.group(2))
                 continue
             for cid in CLAIM.findall(line):
                 if os.environ.get("KB_DEV_TOPICS") and cid not in self.state.checks:  # TEMPORARY

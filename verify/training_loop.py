@@ -1,0 +1,192 @@
+"""Checks for docs/*/training_loop.md. Oracles: autograd, finite differences written here, torch.optim, np.roots."""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.testing import assert_close
+
+from snippets import training_loop as tl
+from verify._registry import check
+
+D_IN, HIDDEN, CLASSES, BATCH = 4, 5, 3, 7
+
+
+def _problem(t, batch=BATCH):
+    """Random inputs, one-hot labels and parameters of a 4 -> 5 (tanh) -> 3 (softmax) network."""
+    x = t.randn(batch, D_IN, stream=0)
+    labels = torch.randint(0, CLASSES, (batch,), generator=t.generator(1))
+    y = F.one_hot(labels, CLASSES).to(t.device, t.dtype)
+    shapes = {"w1": (D_IN, HIDDEN), "b1": (HIDDEN,), "w2": (HIDDEN, CLASSES), "b2": (CLASSES,)}
+    params = {name: t.randn(*shape, stream=2 + i) * 0.7 for i, (name, shape) in enumerate(shapes.items())}
+    return x, y, labels.to(t.device), params
+
+
+def _loss(x, y, params):
+    """The loss written with torch built-ins only (independent of the snippet)."""
+    a1 = torch.tanh(x @ params["w1"] + params["b1"])
+    return F.cross_entropy(a1 @ params["w2"] + params["b2"], y.argmax(dim=1))
+
+
+def _autograd(x, y, params):
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
+    _loss(x, y, leaves).backward()
+    return {k: v.grad for k, v in leaves.items()}
+
+
+def _wrong_backward(logits, cache, y, params):
+    """A plausible bug: forgetting the tanh derivative (1 - a1^2) in the hidden layer."""
+    dz2 = (torch.softmax(logits, 1) - y) / y.shape[0]
+    dz1 = dz2 @ params["w2"].T
+    return {"w1": cache["x"].T @ dz1, "b1": dz1.sum(0), "w2": cache["a1"].T @ dz2, "b2": dz2.sum(0)}
+
+
+@check("training_loop.backprop-matches-autograd", dtypes=("float32", "float64"))
+def backprop_matches_autograd(t):
+    """Hand-derived dW1, db1, dW2, db2 of the MLP equal autograd's; the loss equals F.cross_entropy."""
+    x, y, labels, params = _problem(t)
+    logits, cache = tl.mlp_forward(x, params)
+    # float32: a few dozen roundings of O(1) numbers, eps 1.2e-7 -> 1e-6 absolute is ~10x the observed error
+    tol = dict(rtol=t.tol(f64=1e-12, f32=1e-5), atol=t.tol(f64=1e-14, f32=1e-6))
+    assert_close(tl.cross_entropy(logits, y), F.cross_entropy(logits, labels), **tol)
+    grads, auto = tl.mlp_backward(logits, cache, y, params), _autograd(x, y, params)
+    for name in tl.PARAM_NAMES:
+        assert grads[name].shape == params[name].shape
+        assert_close(grads[name], auto[name], **tol)
+    # the comparison is sharp enough to catch a missing tanh derivative
+    wrong = _wrong_backward(logits, cache, y, params)
+    assert (wrong["w1"] - auto["w1"]).abs().max() > 1e-3
+
+
+def _central(f, w, h):
+    """Central differences, written here independently of snippets.training_loop.numerical_gradient."""
+    out = torch.empty(w.numel(), dtype=torch.float64)
+    base = w.detach().reshape(-1)
+    for i in range(base.numel()):
+        e = torch.zeros_like(base)
+        e[i] = h
+        out[i] = (f((base + e).view_as(w)) - f((base - e).view_as(w))) / (2 * h)
+    return out.view_as(w).to(w)
+
+
+def _forward_diff(f, w, h):
+    out = torch.empty(w.numel(), dtype=torch.float64)
+    base, f0 = w.detach().reshape(-1), f(w)
+    for i in range(base.numel()):
+        e = torch.zeros_like(base)
+        e[i] = h
+        out[i] = (f((base + e).view_as(w)) - f0) / h
+    return out.view_as(w).to(w)
+
+
+@check("training_loop.finite-differences-agree")
+def finite_differences_agree(t):
+    """Central differences reproduce the hand-written gradients (error O(h^2)); a wrong backward is caught."""
+    x, y, _, params = _problem(t)
+    logits, cache = tl.mlp_forward(x, params)
+    grads = tl.mlp_backward(logits, cache, y, params)
+    wrong = _wrong_backward(logits, cache, y, params)
+
+    def loss_with(name):
+        return lambda w: _loss(x, y, {**params, name: w}).item()
+
+    for name in tl.PARAM_NAMES:
+        num = _central(loss_with(name), params[name], 1e-6)
+        # truncation h^2 |f'''|/6 ~ 1e-13 and rounding eps|f|/h ~ 1e-10: 1e-8 leaves a 100x margin
+        assert_close(grads[name], num, rtol=1e-6, atol=1e-8)
+        assert_close(tl.numerical_gradient(loss_with(name), params[name]), num, rtol=1e-6, atol=1e-8)
+    num_w1 = _central(loss_with("w1"), params["w1"], 1e-6)
+    # the bug is off by 0.17-1.06 (seeds 0-19) where the finite-difference error is 1e-10 to 5e-10
+    assert (wrong["w1"] - num_w1).abs().max() > 1e-3
+    # why central: shrinking h by 10 cuts its error ~100x (O(h^2)), a one-sided difference's only ~10x (O(h)).
+    # Measured over seeds 0-19: central ratio 99.996-100.009, forward ratio 9.987-10.010.
+    f = loss_with("w2")
+    err = {(kind, h): (diff(f, params["w2"], h) - grads["w2"]).abs().max().item()
+           for kind, diff in (("central", _central), ("forward", _forward_diff)) for h in (1e-2, 1e-3)}
+    assert 50 < err["central", 1e-2] / err["central", 1e-3] < 200
+    assert 5 < err["forward", 1e-2] / err["forward", 1e-3] < 20
+
+
+class _MLP(nn.Module):
+    def __init__(self, params):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(D_IN, HIDDEN), nn.Linear(HIDDEN, CLASSES)
+        with torch.no_grad():  # nn.Linear stores W as (out, in): transpose the snippet's (in, out)
+            self.fc1.weight.copy_(params["w1"].T)
+            self.fc1.bias.copy_(params["b1"])
+            self.fc2.weight.copy_(params["w2"].T)
+            self.fc2.bias.copy_(params["b2"])
+
+    def forward(self, x):
+        return self.fc2(torch.tanh(self.fc1(x)))
+
+
+@check("training_loop.loop-matches-torch-optim", dtypes=("float32", "float64"))
+def loop_matches_torch_optim(t):
+    """The hand-written loop equals PyTorch's zero_grad / forward / loss / backward / step, step for step."""
+    x, y, labels, params = _problem(t, batch=32)
+    lr, steps = 0.1, 20
+    final, losses = tl.train(x, y, params, lr, steps)
+    model = _MLP(params).to(t.device, t.dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    torch_losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), labels)
+        loss.backward()
+        opt.step()
+        torch_losses.append(loss.item())
+    # float32: 20 steps of the same arithmetic in a different order; observed differences ~1e-7
+    tol = dict(rtol=t.tol(f64=1e-12, f32=1e-5), atol=t.tol(f64=1e-13, f32=1e-6))
+    assert_close(torch.tensor(losses), torch.tensor(torch_losses), **tol)
+    assert_close(final["w1"], model.fc1.weight.detach().T, **tol)
+    assert_close(final["b1"], model.fc1.bias.detach(), **tol)
+    assert_close(final["w2"], model.fc2.weight.detach().T, **tol)
+    assert_close(final["b2"], model.fc2.bias.detach(), **tol)
+
+
+@check("training_loop.gd-decreases-loss", kind="demonstration")
+def gd_decreases_loss(t):
+    """Full-batch gradient descent with a small step lowers the training loss at every step (toy problem)."""
+    x, y, _, params = _problem(t, batch=32)
+    _, losses = tl.train(x, y, params, 0.1, 50)
+    diffs = np.diff(losses)
+    # Measured over seeds 0-19: the largest single-step change was -5.8e-4 (always a decrease) and the
+    # loss fell by 15-63 % in 50 steps; the asserts keep a margin on both.
+    assert (diffs < 0).all()
+    assert losses[-1] < 0.95 * losses[0]
+
+
+def _descend(w0, device, steps=2000, lr=0.01):
+    w = torch.tensor(w0, dtype=torch.float64, device=device, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        (w ** 4 - 3 * w ** 2 + w).backward()
+        opt.step()
+    return w.item()
+
+
+@check("training_loop.init-dependent-minimum")
+def init_dependent_minimum(t):
+    """Gradient descent stops at a stationary point that depends on the start, not at 'the' minimum."""
+    f = lambda w: w ** 4 - 3 * w ** 2 + w  # noqa: E731
+    roots = np.sort(np.roots([4, 0, -6, 1]).real)  # f'(w) = 4w^3 - 6w + 1: minima at the outer roots
+    w_right, w_left = _descend(2.0, t.device), _descend(-2.0, t.device)
+    assert abs(w_right - roots[2]) < 1e-9 and abs(w_left - roots[0]) < 1e-9
+    assert abs(4 * w_right ** 3 - 6 * w_right + 1) < 1e-8 and 12 * w_right ** 2 - 6 > 0  # a true local minimum
+    assert f(w_right) > f(w_left) + 2  # -1.070 vs -3.514: started on the right, GD never sees the global one
+    assert abs(f(w_right) - (-1.0702)) < 1e-3 and abs(f(w_left) - (-3.5139)) < 1e-3
+
+
+@check("training_loop.gradients-accumulate")
+def gradients_accumulate(t):
+    """backward() adds into .grad: two calls without zero_grad give twice the gradient."""
+    x, y, labels, params = _problem(t)
+    model = _MLP(params).to(t.device, t.dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    F.cross_entropy(model(x), labels).backward()
+    once = model.fc1.weight.grad.clone()
+    F.cross_entropy(model(x), labels).backward()
+    assert_close(model.fc1.weight.grad, 2 * once, rtol=1e-15, atol=0)
+    opt.zero_grad()  # default set_to_none=True since PyTorch 2.0
+    assert all(p.grad is None for p in model.parameters())
