@@ -39,3 +39,12 @@ def python(root, *args, **kw):
 
 def mkdocs(root, *args, **kw):
     return run_in(root, sys.executable, "-m", "mkdocs", *args, **kw)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The real site, built once per test session with --strict."""
+    out = tmp_path_factory.mktemp("site")
+    build = mkdocs(ROOT, "build", "--strict", "-d", str(out))
+    assert build.returncode == 0, build.stdout + build.stderr
+    return out

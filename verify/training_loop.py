@@ -109,7 +109,8 @@ def finite_differences_agree(t):
 class _MLP(nn.Module):
     def __init__(self, params):
         super().__init__()
-        self.fc1, self.fc2 = nn.Linear(D_IN, HIDDEN), nn.Linear(HIDDEN, CLASSES)
+        kw = dict(device=params["w1"].device, dtype=params["w1"].dtype)  # copy_ into float32 would round
+        self.fc1, self.fc2 = nn.Linear(D_IN, HIDDEN, **kw), nn.Linear(HIDDEN, CLASSES, **kw)
         with torch.no_grad():  # nn.Linear stores W as (out, in): transpose the snippet's (in, out)
             self.fc1.weight.copy_(params["w1"].T)
             self.fc1.bias.copy_(params["b1"])
@@ -126,7 +127,7 @@ def loop_matches_torch_optim(t):
     x, y, labels, params = _problem(t, batch=32)
     lr, steps = 0.1, 20
     final, losses = tl.train(x, y, params, lr, steps)
-    model = _MLP(params).to(t.device, t.dtype)
+    model = _MLP(params)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     torch_losses = []
     for _ in range(steps):
@@ -137,7 +138,7 @@ def loop_matches_torch_optim(t):
         torch_losses.append(loss.item())
     # float32: 20 steps of the same arithmetic in a different order; observed differences ~1e-7
     tol = dict(rtol=t.tol(f64=1e-12, f32=1e-5), atol=t.tol(f64=1e-13, f32=1e-6))
-    assert_close(torch.tensor(losses), torch.tensor(torch_losses), **tol)
+    assert_close(torch.tensor(losses, dtype=torch.float64), torch.tensor(torch_losses, dtype=torch.float64), **tol)
     assert_close(final["w1"], model.fc1.weight.detach().T, **tol)
     assert_close(final["b1"], model.fc1.bias.detach(), **tol)
     assert_close(final["w2"], model.fc2.weight.detach().T, **tol)
@@ -156,7 +157,7 @@ def gd_decreases_loss(t):
     assert losses[-1] < 0.95 * losses[0]
 
 
-def _descend(w0, device, steps=2000, lr=0.01):
+def _descend(w0, device, steps=400, lr=0.01):
     w = torch.tensor(w0, dtype=torch.float64, device=device, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr)
     for _ in range(steps):
@@ -182,7 +183,7 @@ def init_dependent_minimum(t):
 def gradients_accumulate(t):
     """backward() adds into .grad: two calls without zero_grad give twice the gradient."""
     x, y, labels, params = _problem(t)
-    model = _MLP(params).to(t.device, t.dtype)
+    model = _MLP(params)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     F.cross_entropy(model(x), labels).backward()
     once = model.fc1.weight.grad.clone()

@@ -1,0 +1,477 @@
+"""Checks for docs/*/optimizers.md. Oracles: torch.optim built-ins, closed forms of the update rules."""
+import math
+
+import torch
+from torch.testing import assert_close
+
+from snippets import optimizers as opt
+from verify._registry import check
+
+# Norm-wise relative gap allowed between a from-scratch optimizer and torch.optim over 40 steps in float64.
+# Measured over seeds 0-19 on the least-squares problem below: at most 1.7e-15 (momentum, Adam), ~1e-16 for
+# the others; 1e-14 leaves a factor 6 and still rejects an epsilon moved inside the root (~1e-9 here).
+MATCH_RTOL = 1e-14
+
+
+def _least_squares(t, num_steps=40, rows=16, dim=5, batch=4):
+    """A small mini-batch least-squares problem: gradient of 1/2 ||A_B theta - b_B||^2 on a batch B per step."""
+    a, b, start = t.randn(rows, dim, stream=1), t.randn(rows, stream=2), t.randn(dim, stream=3)
+    g = t.generator(stream=4)
+    batches = [torch.randperm(rows, generator=g)[:batch].to(t.device) for _ in range(num_steps)]
+
+    def grad(theta, step):
+        ab, bb = a[batches[step]], b[batches[step]]
+        return ab.T @ (ab @ theta - bb)
+    return grad, start
+
+
+def _gap_to_torch(t, step_fn, torch_cls, num_steps=40, torch_hyper=None, **hyper):
+    """Run step_fn and torch_cls side by side; return the largest ||theta_ours - theta_torch|| / ||theta_torch||."""
+    grad, start = _least_squares(t, num_steps)
+    p = torch.nn.Parameter(start.clone())
+    optimizer = torch_cls([p], **(hyper if torch_hyper is None else torch_hyper))
+    ours, state, worst = start.clone(), {}, 0.0
+    for k in range(num_steps):
+        p.grad = grad(p.detach(), k)
+        optimizer.step()
+        ours = step_fn(ours, grad(ours, k), state, **hyper)
+        worst = max(worst, ((ours - p.detach()).norm() / p.detach().norm()).item())
+    return worst
+
+
+def _step_sizes(t, torch_cls, grads, **hyper):
+    """|theta_{k} - theta_{k-1}| for a one-parameter torch optimizer fed the gradient sequence `grads`."""
+    p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))
+    optimizer, sizes = torch_cls([p], **hyper), []
+    for g in grads:
+        before = p.detach().clone()
+        p.grad = t.put([g])
+        optimizer.step()
+        sizes.append((p.detach() - before).abs().item())
+    return torch.tensor(sizes, dtype=torch.float64)
+
+
+# ---------------------------------------------------------------- SGD
+@check("optimizers.sgd-update")
+def sgd_update(t):
+    """theta <- theta - lr g, written from scratch, follows torch.optim.SGD step by step."""
+    assert _gap_to_torch(t, opt.sgd_step, torch.optim.SGD, lr=0.05) <= MATCH_RTOL
+    p = torch.nn.Parameter(t.randn(7))
+    g = t.randn(7, stream=1)
+    expected = p.detach() - 0.1 * g
+    p.grad = g.clone()
+    torch.optim.SGD([p], lr=0.1).step()
+    assert_close(p.detach(), expected, rtol=1e-15, atol=1e-16)
+
+
+@check("optimizers.sgd-one-rate")
+def sgd_one_rate(t):
+    """SGD moves every coordinate by lr times its summed gradient: a rare feature gets no larger rate."""
+    lr, steps = 0.1, 100
+    grads = torch.zeros(steps, 2, dtype=t.dtype, device=t.device)
+    grads[:, 0] = 1.0            # a frequent feature: gradient at every step
+    grads[::10, 1] = 1.0         # a rare feature: gradient at every 10th step only
+    p = torch.nn.Parameter(torch.zeros(2, dtype=t.dtype, device=t.device))
+    optimizer = torch.optim.SGD([p], lr=lr)
+    for g in grads:
+        p.grad = g.clone()
+        optimizer.step()
+    rate = -p.detach() / grads.sum(0)  # displacement per unit of accumulated gradient
+    assert_close(rate, t.put([lr, lr]), rtol=1e-12, atol=0)
+    # so the rare coordinate ends 10x behind, exactly the ratio of how often it saw a gradient
+    assert_close(p[0] / p[1], t.put(10.0), rtol=1e-12, atol=0)
+
+
+@check("optimizers.saddle-escape", kind="demonstration")
+def saddle_escape(t):
+    """GD at f = x^2/2 - y^2/2 + y^4/4 stalls at the saddle only from a measure-zero start; noise escapes."""
+    lr, start = 0.1, t.put([1.0, 0.0])
+
+    def escape_step(y0, noise_sd=0.0, limit=600):
+        theta, g = start + t.put([0.0, y0]), t.generator(stream=5)
+        for k in range(1, limit + 1):
+            grad = opt.saddle_grad(theta)
+            if noise_sd:
+                grad = grad + noise_sd * torch.randn(2, generator=g, dtype=torch.float64).to(theta)
+            theta = opt.sgd_step(theta, grad, {}, lr)
+            if theta[1].abs() > 0.9:
+                return k, theta
+        return None, theta
+
+    # exactly on the saddle's attracting axis y = 0: y never moves and GD converges to the saddle
+    k, theta = escape_step(0.0, limit=400)
+    assert k is None and theta[1].item() == 0.0 and opt.saddle_grad(theta).norm() < 1e-12
+    # an offset of 1e-10 grows by at most 1.1 per step (|y - y^3| <= |y|), so escape needs >= 241 steps;
+    # it does escape, measured 248; a 1e-5 offset escapes in about half the time (log(1/y0) scaling)
+    lower = math.ceil(math.log(0.9 / 1e-10) / math.log(1 + lr))
+    k_far, theta = escape_step(1e-10)
+    assert k_far is not None and lower <= k_far <= lower + 20
+    assert_close(theta[1].abs(), t.put(1.0), rtol=0, atol=0.1)  # heads for a minimum y = +-1
+    k_near, _ = escape_step(1e-5)
+    assert k_near is not None and k_near < 0.6 * k_far
+    # from exactly y = 0, gradient noise of SD 1e-3 escapes: measured 86-130 steps over seeds 0-29;
+    # failing 300 would need the noise's net push to be ~1e-8 times its typical size
+    k_noise, _ = escape_step(0.0, noise_sd=1e-3)
+    assert k_noise is not None and k_noise < 300
+
+
+# ---------------------------------------------------------------- momentum and Nesterov
+@check("optimizers.momentum-update")
+def momentum_update(t):
+    """v <- mu v + g, theta <- theta - lr v matches torch.optim.SGD(momentum) and the classic form."""
+    assert _gap_to_torch(t, opt.momentum_step, torch.optim.SGD, lr=0.02, momentum=0.9) <= MATCH_RTOL
+    # the "EMA" variant v <- mu v + (1 - mu) g (dampening = mu) is a different optimizer (10x smaller steps)
+    assert _gap_to_torch(t, opt.momentum_step, torch.optim.SGD, lr=0.02, momentum=0.9,
+                         torch_hyper=dict(lr=0.02, momentum=0.9, dampening=0.9)) > 0.1
+    # the classic (Polyak / Sutskever) form u <- mu u - lr g, theta <- theta + u is the same iteration, u = -lr v
+    grad, start = _least_squares(t)
+    ours, state, theta, u = start.clone(), {}, start.clone(), torch.zeros_like(start)
+    for k in range(40):
+        ours = opt.momentum_step(ours, grad(ours, k), state, lr=0.02, momentum=0.9)
+        u = 0.9 * u - 0.02 * grad(theta, k)
+        theta = theta + u
+    assert_close(ours, theta, rtol=1e-12, atol=1e-14)
+
+
+@check("optimizers.momentum-amplify-damp")
+def momentum_amplify_damp(t):
+    """The momentum buffer grows to g/(1 - mu) for a steady gradient and shrinks to g/(1 + mu) if it flips sign."""
+    mu, steps = 0.9, 300
+    for flip in (False, True):
+        p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))
+        optimizer = torch.optim.SGD([p], lr=0.01, momentum=mu)
+        for k in range(1, steps + 1):
+            p.grad = t.put([(-1.0) ** (k - 1) if flip else 1.0])
+            optimizer.step()
+            buf = optimizer.state[p]["momentum_buffer"]
+            # closed form: buf_k = sum_{j<k} mu^j g_{k-j}, a geometric series
+            q = -mu if flip else mu
+            expected = (1 - q ** k) / (1 - q) * (float(p.grad))
+            assert_close(buf, t.put([expected]), rtol=1e-12, atol=0)
+        limit = 1 / (1 + mu) if flip else 1 / (1 - mu)
+        assert_close(buf.abs(), t.put([limit]), rtol=1e-12, atol=0)
+    # the amplification ratio steady / oscillating is (1 + mu) / (1 - mu) = 19 at mu = 0.9
+
+
+@check("optimizers.heavy-ball-faster", kind="demonstration")
+def heavy_ball_faster(t):
+    """On f = (x^2 + 100 y^2)/2 momentum with Polyak's settings needs < 1/5 of the steps of tuned GD."""
+    curv = t.put([1.0, 100.0])
+    start = t.randn(2)
+
+    def steps_to(step, **hyper):
+        theta, state = start.clone(), {}
+        for k in range(1, 2000):
+            theta = step(theta, opt.quadratic_grad(theta, curv), state, **hyper)
+            if theta.norm() < 1e-6 * start.norm():
+                return k
+        raise AssertionError("no convergence in 2000 steps")
+
+    lr, mu = opt.polyak_heavy_ball(1.0, 100.0)
+    assert math.isclose(mu, (9 / 11) ** 2, rel_tol=1e-15)
+    gd = steps_to(opt.sgd_step, lr=2 / 101)  # the best fixed GD step for curvatures in [1, 100]
+    hb = steps_to(opt.momentum_step, lr=lr, momentum=mu)
+    # rates per step: GD (kappa-1)/(kappa+1) = 0.980, heavy ball (sqrt(kappa)-1)/(sqrt(kappa)+1) = 0.818.
+    # measured over seeds 0-19: GD 691 steps always, heavy ball 86-95 (ratio 7.3-8.0)
+    assert gd == math.ceil(math.log(1e-6) / math.log(99 / 101))
+    assert 5 * hb < gd
+
+
+@check("optimizers.nesterov-update")
+def nesterov_update(t):
+    """PyTorch's Nesterov step is Sutskever's look-ahead momentum, written in the shifted variable theta + mu v."""
+    mu, lr = 0.9, 0.02
+    assert _gap_to_torch(t, opt.momentum_step, torch.optim.SGD, lr=lr, momentum=mu, nesterov=True) <= MATCH_RTOL
+    # Sutskever et al. (2013) eq. 3-4: v <- mu v - lr grad(theta + mu v); theta <- theta + v
+    grad, start = _least_squares(t)
+    ours, state, theta, v = start.clone(), {}, start.clone(), torch.zeros_like(start)
+    for k in range(40):
+        ours = opt.momentum_step(ours, grad(ours, k), state, lr=lr, momentum=mu, nesterov=True)
+        v = mu * v - lr * grad(theta + mu * v, k)
+        theta = theta + v
+        assert_close(ours, theta + mu * v, rtol=1e-12, atol=1e-14)
+    assert (ours - theta).norm() > 1e-3  # the two variables differ; the identity is not trivial
+
+
+# ---------------------------------------------------------------- AdaGrad
+@check("optimizers.adagrad-update")
+def adagrad_update(t):
+    """theta <- theta - lr g / (sqrt(G) + eps), G = sum of squared gradients, matches torch.optim.Adagrad."""
+    assert _gap_to_torch(t, opt.adagrad_step, torch.optim.Adagrad, lr=0.1) <= MATCH_RTOL
+    assert torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))]).defaults["eps"] == 1e-10
+    # PyTorch adds eps outside the root (Duchi et al.'s delta); eps inside sqrt(G + eps) is another
+    # formula: with gradients ~1e-5, G ~ eps and the first steps differ by a factor ~1.4
+    p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))
+    p.grad = t.put([1e-5])
+    torch.optim.Adagrad([p], lr=0.1).step()
+    outside, inside = 0.1 * 1e-5 / (1e-5 + 1e-10), 0.1 * 1e-5 / math.sqrt(1e-10 + 1e-10)
+    assert_close(-p.detach(), t.put([outside]), rtol=1e-14, atol=0)
+    assert abs(inside / outside - 1) > 0.3
+
+
+@check("optimizers.adagrad-rare-features")
+def adagrad_rare_features(t):
+    """AdaGrad gives a feature with 10x fewer gradients a sqrt(10) times larger effective rate lr / sqrt(G)."""
+    lr, steps = 0.1, 100
+    p = torch.nn.Parameter(torch.zeros(2, dtype=t.dtype, device=t.device))
+    optimizer = torch.optim.Adagrad([p], lr=lr)
+    for k in range(steps):
+        p.grad = t.put([1.0, 1.0 if k % 10 == 0 else 0.0])
+        optimizer.step()
+    rate = lr / (optimizer.state[p]["sum"].sqrt() + 1e-10)
+    assert_close(optimizer.state[p]["sum"], t.put([100.0, 10.0]), rtol=0, atol=0)
+    assert_close(rate, t.put([lr / 10, lr / math.sqrt(10)]), rtol=1e-9, atol=0)
+    assert_close(rate[1] / rate[0], t.put(math.sqrt(10)), rtol=1e-9, atol=0)
+
+
+@check("optimizers.adagrad-step-shrinks")
+def adagrad_step_shrinks(t):
+    """AdaGrad's effective rate lr/(sqrt(G)+eps) never rises, each step is <= lr, and with a constant gradient it is lr/sqrt(t)."""
+    lr, steps = 0.1, 200
+    # gradients of wildly varying size and sign, with zeros: whatever they are, G only grows
+    scale = 10 ** (6 * t.rand(steps, 3, stream=1) - 3)
+    grads = torch.where(t.rand(steps, 3, stream=2) < 0.2, 0.0, scale * t.randn(steps, 3, stream=3).sign())
+    p = torch.nn.Parameter(torch.zeros(3, dtype=t.dtype, device=t.device))
+    optimizer, rates = torch.optim.Adagrad([p], lr=lr), []
+    for g in grads:
+        before = p.detach().clone()
+        p.grad = g.clone()
+        optimizer.step()
+        rates.append(lr / (optimizer.state[p]["sum"].sqrt() + 1e-10))
+        assert ((p.detach() - before).abs() <= lr * (1 + 1e-15)).all()  # |g_t| <= sqrt(G_t)
+    assert (torch.diff(torch.stack(rates), dim=0) <= 0).all()
+    # constant gradient: step k is lr / sqrt(k), so the total distance grows only like 2 lr sqrt(k)
+    sizes = _step_sizes(t, torch.optim.Adagrad, [1.0] * 1000, lr=lr)
+    k = torch.arange(1, 1001, dtype=torch.float64)
+    assert_close(sizes, lr / (k.sqrt() + 1e-10), rtol=1e-9, atol=0)
+    # RMSprop's rate, by contrast, rises again when the gradients get smaller
+    sizes_rms = _step_sizes(t, torch.optim.RMSprop, [1.0] * 50 + [0.01] * 50, lr=lr, alpha=0.9)
+    assert sizes_rms[-1] / 0.01 > 10 * sizes_rms[49] / 1.0  # effective rate step/|g| grew > 10x
+
+
+# ---------------------------------------------------------------- AdaDelta
+@check("optimizers.adadelta-update")
+def adadelta_update(t):
+    """Zeiler's Algorithm 1 (RMS[dx]_{t-1} / RMS[g]_t * g) matches torch.optim.Adadelta, whose defaults are lr=1, rho=0.9, eps=1e-6."""
+    for rho in (0.9, 0.95):
+        assert _gap_to_torch(t, opt.adadelta_step, torch.optim.Adadelta, rho=rho) <= MATCH_RTOL
+    defaults = torch.optim.Adadelta([torch.nn.Parameter(torch.zeros(1))]).defaults
+    assert (defaults["lr"], defaults["rho"], defaults["eps"]) == (1.0, 0.9, 1e-6)
+    # eps in the numerator is essential: without it E[dx^2] starts at 0 and the parameter never moves
+    grad, start = _least_squares(t)
+    theta, state = start.clone(), {"acc_delta": torch.zeros_like(start)}
+    for k in range(40):
+        g = grad(theta, k)
+        state["square_avg"] = 0.9 * state.get("square_avg", torch.zeros_like(g)) + 0.1 * g * g
+        delta = state["acc_delta"].sqrt() / (state["square_avg"] + 1e-6).sqrt() * g
+        state["acc_delta"] = 0.9 * state["acc_delta"] + 0.1 * delta * delta
+        theta = theta - delta
+    assert torch.equal(theta, start)
+
+
+@check("optimizers.adadelta-ema-not-window")
+def adadelta_ema_not_window(t):
+    """AdaDelta's 'window' is an exponential average: a gradient 30 steps old still weighs (1-rho) rho^30."""
+    rho = 0.9
+    p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))
+    optimizer = torch.optim.Adadelta([p], rho=rho)
+    for g in [1.0] + [0.0] * 30:
+        p.grad = t.put([g])
+        optimizer.step()
+    square_avg = optimizer.state[p]["square_avg"]
+    assert_close(square_avg, t.put([(1 - rho) * rho ** 30]), rtol=1e-12, atol=0)  # 4.24e-3
+    assert square_avg.item() > 0  # a hard window of w <= 30 steps would hold exactly 0 here
+
+
+@check("optimizers.adadelta-eps-sets-scale")
+def adadelta_eps_sets_scale(t):
+    """AdaDelta has no explicit rate, but eps sets its step size: the first step is sqrt(eps/(1-rho)) for |g| >> sqrt(eps)."""
+    rho = 0.9
+    first = {}
+    for eps in (1e-8, 1e-6, 1e-4):
+        for g in (1.0, 100.0):
+            sizes = _step_sizes(t, torch.optim.Adadelta, [g], rho=rho, eps=eps)
+            expected = math.sqrt(eps) / math.sqrt((1 - rho) * g * g + eps) * g
+            assert_close(sizes[0], torch.tensor(expected, dtype=torch.float64), rtol=1e-12, atol=0)
+            first[eps, g] = sizes[0].item()
+    # x100 in eps gives x10 in the step, for any gradient size: eps plays the role of a learning rate
+    for eps in (1e-8, 1e-6):
+        assert math.isclose(first[eps * 100, 1.0] / first[eps, 1.0], 10, rel_tol=1e-3)
+    assert math.isclose(first[1e-6, 1.0], math.sqrt(1e-6 / 0.1), rel_tol=1e-4)  # 3.16e-3
+    # PyTorch adds a global multiplier lr on top (default 1 = the paper): it scales every step exactly
+    grads = t.randn(30).tolist()
+    base = _step_sizes(t, torch.optim.Adadelta, grads)
+    half = _step_sizes(t, torch.optim.Adadelta, grads, lr=0.5)
+    assert_close(half, 0.5 * base, rtol=1e-12, atol=0)
+
+
+# ---------------------------------------------------------------- RMSprop
+@check("optimizers.rmsprop-update")
+def rmsprop_update(t):
+    """v <- alpha v + (1-alpha) g^2, theta <- theta - lr g / (sqrt(v) + eps) matches torch.optim.RMSprop."""
+    for alpha in (0.99, 0.9):
+        assert _gap_to_torch(t, opt.rmsprop_step, torch.optim.RMSprop, lr=0.01, alpha=alpha) <= MATCH_RTOL
+    defaults = torch.optim.RMSprop([torch.nn.Parameter(torch.zeros(1))]).defaults
+    assert (defaults["lr"], defaults["alpha"], defaults["eps"]) == (0.01, 0.99, 1e-8)  # Hinton suggested 0.9
+    # the snippet's defaults are PyTorch's: alpha = 0.9 instead would be a different optimizer
+    assert _gap_to_torch(t, opt.rmsprop_step, torch.optim.RMSprop, torch_hyper={}) <= MATCH_RTOL
+    assert _gap_to_torch(t, opt.rmsprop_step, torch.optim.RMSprop, torch_hyper={}, alpha=0.9) > 1e-3
+
+
+@check("optimizers.rmsprop-not-adadelta")
+def rmsprop_not_adadelta(t):
+    """On a constant gradient AdaDelta's steps grow while RMSprop's shrink, for every setting: neither is a case of the other."""
+    ones = [1.0] * 30
+    for rho in (0.5, 0.9, 0.99):
+        for eps in (1e-8, 1e-6):
+            ada = _step_sizes(t, torch.optim.Adadelta, ones, rho=rho, eps=eps)
+            assert (torch.diff(ada) > 0).all()  # RMS[dx] in the numerator builds up
+            assert math.isclose(ada[0].item(), math.sqrt(eps / (1 - rho + eps)), rel_tol=1e-9)
+    for alpha in (0.5, 0.9, 0.99):
+        for eps in (1e-8, 1e-6):
+            rms = _step_sizes(t, torch.optim.RMSprop, ones, lr=0.01, alpha=alpha, eps=eps)
+            assert (torch.diff(rms) < 0).all()  # lr / sqrt(1 - alpha^k) falls towards lr
+            assert math.isclose(rms[0].item(), 0.01 / (math.sqrt(1 - alpha) + eps), rel_tol=1e-9)
+
+
+@check("optimizers.rmsprop-tracks-scale")
+def rmsprop_tracks_scale(t):
+    """After gradients shrink 100x, RMSprop's step recovers to ~lr while AdaGrad's stays frozen by its history."""
+    lr, alpha = 0.01, 0.9
+    grads = [100.0] * 1000 + [1.0] * 200
+    rms = _step_sizes(t, torch.optim.RMSprop, grads, lr=lr, alpha=alpha)
+    ada = _step_sizes(t, torch.optim.Adagrad, grads, lr=lr)
+    k = torch.arange(1, 201, dtype=torch.float64)
+    # closed forms after the drop: v_k = 1e4 alpha^k + (1 - alpha^k) (the 1000 steps of 100 saturated v at 1e4)
+    v = 1e4 * alpha ** k + (1 - alpha ** k)
+    assert_close(rms[1000:], lr / (v.sqrt() + 1e-8), rtol=1e-9, atol=0)
+    assert_close(ada[1000:], lr / ((1000 * 1e4 + k).sqrt() + 1e-10), rtol=1e-9, atol=0)
+    assert rms[-1] > 0.99 * lr          # back to the nominal rate: it forgets the old scale
+    assert ada[-1] < 4e-4 * lr          # 1/sqrt(1e7 + 200): remembers it forever
+
+
+# ---------------------------------------------------------------- Adam
+@check("optimizers.adam-update")
+def adam_update(t):
+    """Adam with bias-corrected moments, written from scratch, matches torch.optim.Adam; defaults lr=1e-3, betas=(0.9, 0.999), eps=1e-8."""
+    for betas in ((0.9, 0.999), (0.5, 0.9)):
+        assert _gap_to_torch(t, opt.adam_step, torch.optim.Adam, lr=0.05, betas=betas) <= MATCH_RTOL
+    assert _gap_to_torch(t, opt.adam_step, torch.optim.Adam, torch_hyper={}) <= MATCH_RTOL  # same defaults
+    defaults = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))]).defaults
+    assert (defaults["lr"], defaults["betas"], defaults["eps"]) == (1e-3, (0.9, 0.999), 1e-8)
+
+    def no_bias_correction(param, grad, state, lr, betas, eps=1e-8):
+        state["m"] = betas[0] * state.get("m", 0) + (1 - betas[0]) * grad
+        state["v"] = betas[1] * state.get("v", 0) + (1 - betas[1]) * grad * grad
+        return param - lr * state["m"] / (state["v"].sqrt() + eps)
+    assert _gap_to_torch(t, no_bias_correction, torch.optim.Adam, lr=0.05, betas=(0.9, 0.999)) > 0.1
+
+
+@check("optimizers.adam-bias-correction")
+def adam_bias_correction(t):
+    """With moments started at 0, m_t = (1 - beta1^t) g for a constant g; dividing by 1 - beta^t recovers g and g^2 exactly."""
+    b1, b2, g = 0.9, 0.999, 3.0
+    p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))
+    optimizer = torch.optim.Adam([p], lr=1e-3, betas=(b1, b2))
+    for k in range(1, 51):
+        p.grad = t.put([g])
+        optimizer.step()
+        m, v = optimizer.state[p]["exp_avg"], optimizer.state[p]["exp_avg_sq"]
+        assert_close(m, t.put([(1 - b1 ** k) * g]), rtol=1e-12, atol=0)      # biased towards 0
+        assert_close(v, t.put([(1 - b2 ** k) * g * g]), rtol=1e-12, atol=0)
+        assert_close(m / (1 - b1 ** k), t.put([g]), rtol=1e-12, atol=0)     # corrected: unbiased
+        assert_close(v / (1 - b2 ** k), t.put([g * g]), rtol=1e-12, atol=0)
+    # the raw second moment after 50 steps is still only 4.9 % of g^2: the bias is large and long-lived
+    assert v.item() < 0.05 * g * g
+
+
+@check("optimizers.adam-first-step")
+def adam_first_step(t):
+    """Adam's first step is lr |g| / (|g| + eps) ~ lr in every coordinate, whatever the gradient's scale."""
+    lr = 0.01
+    g = t.put([1e-3, -1e-1, 1.0, -10.0, 1e3])
+    p = torch.nn.Parameter(torch.zeros(5, dtype=t.dtype, device=t.device))
+    p.grad = g.clone()
+    torch.optim.Adam([p], lr=lr).step()
+    assert_close(-p.detach(), lr * g / (g.abs() + 1e-8), rtol=1e-12, atol=0)
+    assert ((p.detach().abs() - lr).abs() <= 1e-7).all()  # within 1e-5 relative of lr, over six decades of |g|
+    # without bias correction the first step would be lr (1 - b1) / sqrt(1 - b2) = 3.16 lr
+    m, v = 0.1 * g, 0.001 * g * g
+    assert (lr * m / (v.sqrt() + 1e-8)).abs().min() > 3 * lr
+    # and rescaling every gradient by 1000 leaves Adam's whole trajectory unchanged (up to eps)
+    grads = t.randn(20, 5, stream=1)
+    paths = []
+    for c in (1.0, 1000.0):
+        p = torch.nn.Parameter(torch.zeros(5, dtype=t.dtype, device=t.device))
+        optimizer = torch.optim.Adam([p], lr=lr)
+        for gk in grads:
+            p.grad = c * gk
+            optimizer.step()
+        paths.append(p.detach().clone())
+    assert_close(paths[0], paths[1], rtol=1e-6, atol=1e-9)
+
+
+@check("optimizers.adam-lineage")
+def adam_lineage(t):
+    """Adam with beta1=0, beta2->1 and lr/sqrt(t) is AdaGrad; with beta1=0, beta2=alpha it becomes RMSprop once bias correction fades."""
+    # (i) Kingma & Ba 2015, sec. 5: beta2 = 1 - 1e-9 turns the moving average into a plain mean, and
+    # lr/sqrt(t) times 1/sqrt(mean g^2) is AdaGrad's lr/sqrt(sum g^2). Per-step updates are compared
+    # (parameters pass near 0, where relative errors are meaningless): the approximation error is about
+    # t (1 - beta2) / 2 ~ 1.5e-8 at t = 30; measured max 7.4e-9 over seeds 0-9 with signed gradients
+    # spanning 1e-3..1e3; the review's parameter-wise rtol 1e-8 failed for some seeds.
+    steps = 30
+    grads = 10 ** (6 * t.rand(steps, 4, stream=1) - 3) * t.randn(steps, 4, stream=2).sign()
+    p_adam = torch.nn.Parameter(torch.zeros(4, dtype=t.dtype, device=t.device))
+    p_ada = torch.nn.Parameter(torch.zeros(4, dtype=t.dtype, device=t.device))
+    adam = torch.optim.Adam([p_adam], lr=0.1, betas=(0.0, 1 - 1e-9), eps=1e-14)
+    schedule = torch.optim.lr_scheduler.LambdaLR(adam, lambda k: 1 / math.sqrt(k + 1))
+    adagrad = torch.optim.Adagrad([p_ada], lr=0.1, eps=1e-14)
+    for g in grads:
+        before_adam, before_ada = p_adam.detach().clone(), p_ada.detach().clone()
+        p_adam.grad, p_ada.grad = g.clone(), g.clone()
+        adam.step()
+        schedule.step()
+        adagrad.step()
+        assert_close(p_adam.detach() - before_adam, p_ada.detach() - before_ada, rtol=1e-7, atol=0)
+    # (ii) beta1 = 0, beta2 = alpha: RMSprop without the bias correction. Differs early (at t = 1 Adam steps
+    # lr, RMSprop lr / sqrt(1 - alpha) = 3.16 lr), then alpha^t -> 0 and they agree to rounding.
+    alpha, steps = 0.9, 420
+    grads = t.randn(steps, 4, stream=3)
+    p_adam = torch.nn.Parameter(torch.zeros(4, dtype=t.dtype, device=t.device))
+    p_rms = torch.nn.Parameter(torch.zeros(4, dtype=t.dtype, device=t.device))
+    adam = torch.optim.Adam([p_adam], lr=0.01, betas=(0.0, alpha))
+    rms = torch.optim.RMSprop([p_rms], lr=0.01, alpha=alpha)
+    for k, g in enumerate(grads, start=1):
+        before_adam, before_rms = p_adam.detach().clone(), p_rms.detach().clone()
+        p_adam.grad, p_rms.grad = g.clone(), g.clone()
+        adam.step()
+        rms.step()
+        d_adam, d_rms = p_adam.detach() - before_adam, p_rms.detach() - before_rms
+        if k == 1:  # ratio (|g| + eps) / (sqrt(1 - alpha) |g| + eps), about 3.16
+            ratio = (g.abs() + 1e-8) / (math.sqrt(1 - alpha) * g.abs() + 1e-8)
+            assert_close(d_rms / d_adam, ratio, rtol=1e-12, atol=0)
+            assert (ratio > 3).all()
+        if k >= 400:  # alpha^400 = 5e-19: bias correction is 1 in float64
+            assert_close(d_adam, d_rms, rtol=1e-12, atol=0)
+
+
+@check("optimizers.adam-can-fail", kind="demonstration")
+def adam_can_fail(t):
+    """Reddi et al. (2018): on f_t = 3x (every 3rd t) else -x over [-1, 1], Adam drifts to the worst point x = 1; AMSGrad does not."""
+    c = 3.0  # the average loss is (c - 2)/3 * x, minimised at x = -1
+    start = (2 * t.rand(1) - 1).item()
+    ends = {}
+    for amsgrad in (False, True):
+        p = torch.nn.Parameter(t.put([start]))
+        adam = torch.optim.Adam([p], lr=0.5, betas=(0.0, 1 / (1 + c * c)), amsgrad=amsgrad)
+        schedule = torch.optim.lr_scheduler.LambdaLR(adam, lambda k: 1 / math.sqrt(k + 1))
+        for k in range(1, 301):
+            p.grad = t.put([c if k % 3 == 1 else -1.0])
+            adam.step()
+            schedule.step()
+            with torch.no_grad():
+                p.clamp_(-1.0, 1.0)  # projection onto the feasible set, as in the paper
+        ends[amsgrad] = p.item()
+    # measured over seeds 0-19 (start uniform in [-1, 1]): Adam ends at exactly 1.0, AMSGrad at -0.98
+    assert ends[False] > 0.99
+    assert ends[True] < -0.9
