@@ -118,6 +118,8 @@ def train_classifier(net, x, y, steps, batch_size, lr=0.1, generator=None, eval_
     """Mini-batch SGD (momentum 0.9) on cross-entropy; returns full-data eval-mode losses (last one at the end)."""
     check_tensor(x, "x", ndim=2)
     check_tensor(y, "y", ndim=1, floating=False)
+    if y.is_floating_point() or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer class labels, got {y.dtype}")
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}")
     check_positive_int(steps, "steps")

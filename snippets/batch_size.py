@@ -70,6 +70,8 @@ def sgd_steps_to_target(x, y, batch_size, lrs, target_loss, max_steps, generator
     check_number(target_loss, "target_loss", low=0, low_open=True)
     check_positive_int(max_steps, "max_steps")
     w = torch.zeros(lrs.shape[0], x.shape[1], dtype=x.dtype, device=x.device)
+    # full-data MSE as a quadratic in w: w'Hw - 2c'w + mean(y^2), so each step costs d x d, not N x d
+    h, c, yy = x.T @ x / n, x.T @ y / n, y.pow(2).mean()
     order, pos = torch.randperm(n, generator=generator).to(x.device), 0
     for step in range(1, max_steps + 1):
         if pos + batch_size > n:  # new epoch: reshuffle, drop the short remainder
@@ -78,7 +80,7 @@ def sgd_steps_to_target(x, y, batch_size, lrs, target_loss, max_steps, generator
         pos += batch_size
         residual = w @ x[idx].T - y[idx]                # (rates, B)
         w = w - lrs[:, None] * (2 * residual @ x[idx] / batch_size)  # gradient of the batch MSE
-        full_loss = (w @ x.T - y).pow(2).mean(1)        # (rates,); NaN/inf for diverged rates
+        full_loss = ((w @ h) * w).sum(1) - 2 * w @ c + yy  # (rates,); NaN/inf for diverged rates
         if (full_loss <= target_loss).any():
             return step
     return None

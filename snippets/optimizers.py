@@ -91,8 +91,10 @@ def adam_step(param, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair of numbers, got {betas!r}")
     beta1, beta2 = betas
-    check_number(beta1, "betas[0]", low=0, high=1)
-    check_number(beta2, "betas[1]", low=0, high=1)
+    for i, beta in enumerate(betas):
+        check_number(beta, f"betas[{i}]", low=0, high=1)
+        if beta == 1:  # the bias correction 1 - beta^t would divide by zero
+            raise ValueError(f"betas[{i}] must be < 1, got {beta}")
     check_number(eps, "eps", low=0)
     t = state["t"] = state.get("t", 0) + 1
     state["m"] = beta1 * state.get("m", torch.zeros_like(grad)) + (1 - beta1) * grad        # 1st moment

@@ -114,6 +114,10 @@ def adam_step(w, grad, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_de
     check_positive_int(t, "t")
     check_number(lr, "lr", low=0)
     check_number(weight_decay, "weight_decay", low=0)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        check_number(beta, f"betas[{i}]", low=0, high=1)
     beta1, beta2 = betas
     if decoupled:
         w = w * (1 - lr * weight_decay)   # shrink the weights directly, outside the adaptive scaling
@@ -144,6 +148,10 @@ def gradient_descent_path(X, y, lr, steps):
 # --8<-- [start:dropout]
 def keep_mask(shape, p, generator=None, device=None):
     """Bernoulli(1 - p) mask: each entry is kept with probability 1 - p (p = drop probability)."""
+    shape = (shape,) if isinstance(shape, int) and not isinstance(shape, bool) else shape
+    if not isinstance(shape, (tuple, list, torch.Size)) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise TypeError(f"shape must be an int or a tuple of ints >= 0, got {shape!r}")
     check_number(p, "p", low=0, high=1)
     return torch.rand(shape, generator=generator, device=device) >= p
 

@@ -260,38 +260,38 @@ def adam_l2_vs_adamw(t):
 @check("regularization.ridge-path", devices=("cpu",))
 def ridge_path(t):
     """As the L2 strength grows, the training error can only rise and the weight norm only fall."""
-    x = np.sort(t.rng().uniform(0, 1, 15))
-    X = _legendre(x, 12)
+    x = np.linspace(0, 1, 15)
+    X = _legendre(x, 12)  # condition number 29: the normal equations are accurate
     y = torch.from_numpy(np.sin(2 * np.pi * x) + 0.3 * t.rng(1).normal(size=15))
     lams = [0.0] + [10.0 ** k for k in range(-8, 3)]
     mse, norm = [], []
     for lam in lams:
         w = reg.ridge_fit(X, y, lam) if lam > 0 else torch.linalg.lstsq(X, y.unsqueeze(1)).solution.squeeze(1)
         if lam > 0:
-            assert_close(w, _ridge_oracle(X, y, lam, torch.ones(13, dtype=torch.float64)), rtol=1e-8, atol=1e-10)
+            assert_close(w, _ridge_oracle(X, y, lam, torch.ones(13, dtype=torch.float64)), rtol=1e-10, atol=1e-12)
         mse.append(((y - X @ w) ** 2).mean().item())
         norm.append(w.norm().item())
     assert all(b >= a - 1e-12 for a, b in zip(mse, mse[1:]))
     assert all(b <= a + 1e-12 for a, b in zip(norm, norm[1:]))
-    assert mse[-1] > 2 * mse[0] and norm[-1] < norm[0] / 10  # the path really moves (seed 0: 6.7x, 195x)
+    assert mse[-1] > 5 * mse[0] and norm[-1] < norm[0] / 10  # the path moves (seeds 0-9: >= 13x, >= 35x)
 
 
 @check("regularization.ridge-reduces-test-error", devices=("cpu",), kind="demonstration")
 def ridge_reduces_test_error(t):
-    """Demonstration: a degree-12 polynomial on 15 noisy points; a little L2 lowers the mean test error."""
-    x_test = np.linspace(0, 1, 200)
-    X_test = _legendre(x_test, 12)
-    errors = {0.0: [], 1e-3: []}
-    for stream in range(20):  # 20 training sets, averaged
-        x = np.sort(t.rng(stream).uniform(0, 1, 15))
-        X = _legendre(x, 12)
-        y = torch.from_numpy(np.sin(2 * np.pi * x) + 0.3 * t.rng(100 + stream).normal(size=15))
+    """Demonstration: a degree-12 polynomial on 15 noisy points; moderate L2 lowers the mean test error,
+    too much L2 raises it again."""
+    x, x_test = np.linspace(0, 1, 15), np.linspace(0, 1, 200)
+    X, X_test = _legendre(x, 12), _legendre(x_test, 12)
+    errors = {lam: [] for lam in (0.0, 0.1, 100.0)}
+    for stream in range(20):  # 20 training sets (new noise each), averaged
+        y = torch.from_numpy(np.sin(2 * np.pi * x) + 0.3 * t.rng(stream).normal(size=15))
         for lam in errors:
             w = reg.ridge_fit(X, y, lam) if lam > 0 else torch.linalg.lstsq(X, y.unsqueeze(1)).solution.squeeze(1)
             errors[lam].append(((X_test @ w).numpy() - np.sin(2 * np.pi * x_test)) ** 2)
-    plain, ridge = np.mean(errors[0.0]), np.mean(errors[1e-3])
-    # measured over seeds 0-9: plain MSE RANGE, ridge MSE RANGE
-    assert ridge < plain / 10
+    plain, moderate, heavy = (np.mean(errors[lam]) for lam in (0.0, 0.1, 100.0))
+    # measured over seeds 0-11: plain 0.34-0.84, lam = 0.1 0.071-0.097 (ratio <= 0.235), lam = 100 0.46-0.47
+    assert moderate < plain / 2   # too little regularization overfits
+    assert heavy > 3 * moderate   # too much underfits
 
 
 @check("regularization.weight-norm-bounds-slope")
@@ -351,7 +351,8 @@ def early_stopping_like_l2(t):
 # ---------------------------------------------------------------- dropout
 
 def _device_generator(t, stream=0):
-    return torch.Generator(device=t.device).manual_seed(t.seed * 1_000_003 + stream)
+    """A generator on the trial's device, on streams (500+) that t.randn / t.rand do not use."""
+    return torch.Generator(device=t.device).manual_seed(t.seed * 1_000_003 + 500 + stream)
 
 
 @check("regularization.inverted-dropout-expectation", kind="statistical")
@@ -428,7 +429,7 @@ def dropout_adaptive_ridge(t):
         def expected_loss(w):
             total = 0
             for i in range(n):  # rows are masked independently; the expectation is a sum over rows
-                xi = torch.stack([reg.dropout_with_mask(X[i], m, p) for m in masks])  # (2^d, d)
+                xi = reg.dropout_with_mask(X[i].expand(len(masks), d), masks, p)  # row i under every mask
                 total = total + (prob * (y[i] - xi @ w) ** 2).sum()
             return total
 
@@ -484,7 +485,7 @@ def dropout_loss_noisy(t):
         train_losses = torch.stack([loss() for _ in range(20)])
         net.eval()
         eval_losses = torch.stack([loss() for _ in range(20)])
-    assert train_losses.std() > 1e-3 and eval_losses.std() == 0  # measured: SD RANGE over seeds 0-9
+    assert train_losses.std() > 1e-2 and eval_losses.std() == 0  # measured, seeds 0-9: SD 0.049-0.098
 
     def increases(train_mode):
         t.seed_modules()
@@ -500,8 +501,8 @@ def dropout_loss_noisy(t):
             history.append(value.item())
         return sum(b > a for a, b in zip(history, history[1:]))
 
-    # measured over seeds 0-9: RANGE increases with dropout, 0 without
-    assert increases(True) >= 5 and increases(False) == 0
+    # measured over seeds 0-9: 21-26 of 49 steps increase the loss with dropout, 0 without
+    assert increases(True) >= 10 and increases(False) == 0
 
 
 @check("regularization.dropconnect-masks-weights")

@@ -1,0 +1,26 @@
+import torch
+
+from snippets import augmentation as aug
+
+IMG = torch.zeros(3, 8, 8)
+CASES = [
+    (aug.horizontal_flip, (torch.zeros(5),), {}, ValueError, "img"),
+    (aug.horizontal_flip, ([[0.0]],), {}, TypeError, "img"),
+    (aug.random_horizontal_flip, (IMG, 1.5), {}, ValueError, "p"),
+    (aug.random_horizontal_flip, (IMG, 0.5, 123), {}, TypeError, "generator"),
+    (aug.pad_and_crop, (IMG, 0, 0, 9, 0), {}, ValueError, "size"),
+    (aug.pad_and_crop, (IMG, 5, 0, 8, 2), {}, ValueError, "top"),
+    (aug.pad_and_crop, (IMG, 0, -1, 8, 2), {}, ValueError, "left"),
+    (aug.pad_and_crop, (IMG, 0, 0, 8, -2), {}, ValueError, "padding"),
+    (aug.random_crop, (IMG, 0), {}, ValueError, "size"),
+    (aug.random_crop, (IMG, 8, 1.5), {}, ValueError, "padding"),
+    (aug.random_crop, (torch.zeros(3, 8, 8, dtype=torch.uint8), 8), {}, TypeError, "img"),
+    (aug.add_gaussian_noise, (IMG, -0.1), {}, ValueError, "std"),
+    (aug.add_gaussian_noise, (IMG, 0.1, "seed"), {}, TypeError, "generator"),
+    (aug.adjust_brightness, (IMG, -1.0), {}, ValueError, "factor"),
+    (aug.adjust_brightness, ("img", 1.0), {}, TypeError, "img"),
+    (aug.random_brightness, (IMG, -0.2), {}, ValueError, "max_delta"),
+    (aug.noise_injection_solution, (torch.zeros(4, 2), torch.zeros(3), 0.1), {}, ValueError, "y"),
+    (aug.noise_injection_solution, (torch.zeros(4), torch.zeros(4), 0.1), {}, ValueError, "X"),
+    (aug.noise_injection_solution, (torch.zeros(4, 2), torch.zeros(4), -0.1), {}, ValueError, "std"),
+]

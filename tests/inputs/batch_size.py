@@ -1,0 +1,22 @@
+import torch
+
+from snippets import batch_size as bs
+
+_X, _Y, _LRS = torch.zeros(8, 2), torch.zeros(8), torch.tensor([0.1])
+
+CASES = [
+    (bs.iterations_per_epoch, (0, 4), {}, ValueError, "num_samples"),
+    (bs.iterations_per_epoch, (100, 2.0), {}, TypeError, "batch_size"),
+    (bs.minibatch_gradient_noise, (torch.zeros(5), 2), {}, ValueError, "per_sample_grads"),
+    (bs.minibatch_gradient_noise, (torch.zeros(5, 3), 6), {}, ValueError, "batch_size"),
+    (bs.minibatch_gradient_noise, (torch.zeros(5, 3, dtype=torch.int64), 2), {}, TypeError, "per_sample_grads"),
+    (bs.sgd_noise_floor, (2.5, 1), {}, ValueError, "lr"),
+    (bs.sgd_noise_floor, (0.1, 0), {}, ValueError, "batch_size"),
+    (bs.sgd_noise_floor, (0.1, 1), {"curvature": 0.0}, ValueError, "curvature"),
+    (bs.sgd_noise_floor, (0.1, 1), {"noise_sd": "1"}, TypeError, "noise_sd"),
+    (bs.sgd_steps_to_target, (_X, torch.zeros(7), 2, _LRS, 1.0, 10), {}, ValueError, "y"),
+    (bs.sgd_steps_to_target, (_X, _Y, 9, _LRS, 1.0, 10), {}, ValueError, "batch_size"),
+    (bs.sgd_steps_to_target, (_X, _Y, 2, [0.1], 1.0, 10), {}, TypeError, "lrs"),
+    (bs.sgd_steps_to_target, (_X, _Y, 2, _LRS, 0.0, 10), {}, ValueError, "target_loss"),
+    (bs.sgd_steps_to_target, (_X.numpy(), _Y, 2, _LRS, 1.0, 10), {}, TypeError, "x"),
+]

@@ -1,0 +1,34 @@
+import torch
+
+from snippets import optimizers as opt
+
+_P = torch.zeros(3)
+
+CASES = [
+    (opt.sgd_step, ([0.0, 1.0], _P, {}, 0.1), {}, TypeError, "param"),
+    (opt.sgd_step, (_P, torch.zeros(4), {}, 0.1), {}, ValueError, "param"),
+    (opt.sgd_step, (_P, _P, {}, 0.0), {}, ValueError, "lr"),
+    (opt.momentum_step, (_P, torch.arange(3), {}, 0.1), {}, TypeError, "grad"),
+    (opt.momentum_step, (_P, _P, None, 0.1), {}, TypeError, "state"),
+    (opt.momentum_step, (_P, _P, {}, 0.1), {"momentum": 1.5}, ValueError, "momentum"),
+    (opt.adagrad_step, (_P, _P, {}), {"lr": "0.1"}, TypeError, "lr"),
+    (opt.adagrad_step, (_P, _P, {}), {"eps": -1e-10}, ValueError, "eps"),
+    (opt.rmsprop_step, (_P, _P, {}), {"alpha": 2.0}, ValueError, "alpha"),
+    (opt.rmsprop_step, (_P, _P, []), {}, TypeError, "state"),
+    (opt.adadelta_step, (_P, _P, {}), {"rho": -0.1}, ValueError, "rho"),
+    (opt.adadelta_step, (_P, _P, {}), {"eps": 0.0}, ValueError, "eps"),
+    (opt.adam_step, (_P, _P, {}), {"betas": 0.9}, TypeError, "betas"),
+    (opt.adam_step, (_P, _P, {}), {"betas": (0.9, 1.5)}, ValueError, r"betas\[1\]"),
+    (opt.adam_step, (_P, _P, {}), {"betas": (True, 0.999)}, TypeError, r"betas\[0\]"),
+    (opt.adam_step, (_P, _P, {}), {"betas": (0.9, 1.0)}, ValueError, r"betas\[1\]"),
+    (opt.optimize, (None, lambda th: th, _P, 10), {"lr": 0.1}, TypeError, "step"),
+    (opt.optimize, (opt.sgd_step, "grad", _P, 10), {"lr": 0.1}, TypeError, "grad_fn"),
+    (opt.optimize, (opt.sgd_step, lambda th: th, _P, 0), {"lr": 0.1}, ValueError, "num_steps"),
+    (opt.optimize, (opt.sgd_step, lambda th: th, 1.0, 5), {"lr": 0.1}, TypeError, "start"),
+    (opt.quadratic_grad, (_P, torch.ones(2)), {}, ValueError, "theta"),
+    (opt.quadratic_grad, (_P, [1.0, 2.0, 3.0]), {}, TypeError, "curvatures"),
+    (opt.saddle_grad, (torch.zeros(3),), {}, ValueError, "theta"),
+    (opt.saddle_grad, (torch.zeros(2, dtype=torch.long),), {}, TypeError, "theta"),
+    (opt.polyak_heavy_ball, (0.0, 100.0), {}, ValueError, "l_min"),
+    (opt.polyak_heavy_ball, (1.0, 0.5), {}, ValueError, "l_max"),
+]

@@ -1,0 +1,146 @@
+"""Checks for docs/*/augmentation.md. Oracles: torch.flip, F.pad and slicing, numpy clamps, sampling
+distributions (6 standard errors), exhaustive enumeration of Rademacher noise."""
+import itertools
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.testing import assert_close
+
+from snippets import augmentation as aug
+from verify._registry import check
+
+
+def _image(t, c=3, h=8, w=10, stream=0):
+    return t.rand(c, h, w, stream=stream)
+
+
+def _device_generator(t, stream=0):
+    """A generator on the trial's device, on streams (500+) that t.randn / t.rand do not use."""
+    return torch.Generator(device=t.device).manual_seed(t.seed * 1_000_003 + 500 + stream)
+
+
+@check("augmentation.flip-invariants", dtypes=("float32", "float64"))
+def flip_invariants(t):
+    """A horizontal flip reverses every row, is its own inverse and keeps exactly the same pixel values."""
+    img = _image(t)
+    flipped = aug.horizontal_flip(img)
+    assert torch.equal(flipped, torch.flip(img, dims=[-1]))
+    assert torch.equal(aug.horizontal_flip(flipped), img)  # flip twice = identity, bitwise
+    assert torch.equal(flipped.flatten().sort().values, img.flatten().sort().values)  # same multiset
+    assert torch.equal(flipped[..., 0], img[..., -1]) and not torch.equal(flipped, img)
+    batch = t.rand(4, 3, 5, 6, stream=1)  # works on batches: only the last axis is touched
+    assert torch.equal(aug.horizontal_flip(batch), torch.flip(batch, dims=[-1]))
+
+
+@check("augmentation.random-choices-uniform", kind="statistical")
+def random_choices_uniform(t):
+    """random_horizontal_flip flips a fraction p of the time; random_crop picks every one of the
+    (2 padding + 1)^2 positions with probability 1/(2 padding + 1)^2."""
+    img, g = _image(t), _device_generator(t)
+    n, p = 2000, 0.3
+    flips = sum(torch.equal(aug.random_horizontal_flip(img, p, g), torch.flip(img, [-1])) for _ in range(n))
+    assert abs(flips / n - p) < 6 * math.sqrt(p * (1 - p) / n)  # 6 SE = 0.061; p -> 1 - p is rejected
+    # pixel value encodes its position, so the centre of a crop tells where the crop started
+    h = w = 9
+    code = (torch.arange(h * w, dtype=torch.float64) + 1).view(1, h, w).to(t.device, t.dtype)
+    pad, draws = 2, 2500
+    counts = torch.zeros(2 * pad + 1, 2 * pad + 1)
+    for _ in range(draws):
+        centre = int(aug.random_crop(code, h, pad, g)[0, h // 2, w // 2].item()) - 1
+        top, left = centre // w - h // 2 + pad, centre % w - w // 2 + pad
+        counts[top, left] += 1
+    q = 1 / (2 * pad + 1) ** 2  # 0.04: each cell's count is Binomial(2500, 0.04), 6 SE = 0.0235
+    assert ((counts / draws - q).abs() < 6 * math.sqrt(q * (1 - q) / draws)).all()
+
+
+@check("augmentation.crop-shape-and-content", dtypes=("float32", "float64"))
+def crop_shape_and_content(t):
+    """Pad-then-crop returns a (C, size, size) window of the zero-padded image at the chosen corner;
+    with no padding and full size it is the identity."""
+    img = _image(t, h=8, w=8)
+    pad, size = 2, 8
+    padded = F.pad(img, (pad,) * 4)
+    assert padded.shape == (3, 12, 12) and padded[..., :pad, :].abs().sum() == 0
+    for top, left in itertools.product(range(2 * pad + 1), repeat=2):
+        crop = aug.pad_and_crop(img, top, left, size, pad)
+        assert crop.shape == (3, size, size)
+        assert torch.equal(crop, padded[..., top:top + size, left:left + size])
+    assert torch.equal(aug.pad_and_crop(img, 0, 0, 8, 0), img)
+    # a crop only contains image pixels and the zeros of the border
+    crop = aug.random_crop(img, 6, 3, _device_generator(t))
+    assert crop.shape == (3, 6, 6)
+    values = set(img.flatten().tolist()) | {0.0}
+    assert set(crop.flatten().tolist()) <= values
+
+
+@check("augmentation.gaussian-noise-moments", kind="statistical")
+def gaussian_noise_moments(t):
+    """Added noise has mean 0 and variance std^2 (not std), independent of the image."""
+    img = t.rand(3, 200, 200)
+    std = 0.1
+    noise = (aug.add_gaussian_noise(img, std, _device_generator(t)) - img).flatten()
+    n = noise.numel()
+    assert abs(noise.mean().item()) < 6 * std / math.sqrt(n)
+    # sample variance of a normal: SD = std^2 sqrt(2 / (n - 1)); 6 SE = 2.8 % of std^2. A bug that used
+    # std^2 as the standard deviation would give variance 1e-4 instead of 1e-2.
+    assert abs(noise.var().item() - std ** 2) < 6 * std ** 2 * math.sqrt(2 / (n - 1))
+    # independent of the pixel value: the correlation with the image is within 6 / sqrt(n) of 0
+    r = torch.corrcoef(torch.stack([noise, img.flatten()]))[0, 1].item()
+    assert abs(r) < 6 / math.sqrt(n)
+
+
+@check("augmentation.brightness-clamps", dtypes=("float32", "float64"))
+def brightness_clamps(t):
+    """Brightness scales pixels by a factor and clamps them to [0, 1]; factor 1 changes nothing."""
+    img = _image(t, h=32, w=32)
+    ref = img.double().cpu().numpy()
+    for factor in (0.0, 0.5, 1.0, 1.6, 3.0):
+        out = aug.adjust_brightness(img, factor)
+        assert (out >= 0).all() and (out <= 1).all()
+        assert_close(out.double().cpu(), torch.from_numpy(np.clip(factor * ref, 0, 1)), rtol=0,
+                     atol=t.tol(f64=0, f32=1e-7))  # float32: one rounding of the product
+    assert torch.equal(aug.adjust_brightness(img, 1.0), img)
+    assert (img * 1.6 > 1).any()  # so the clamp is really needed
+    # random brightness: one factor per image, drawn from [1 - d, 1 + d]
+    g = _device_generator(t)
+    for _ in range(20):
+        out = aug.random_brightness(img, 0.4, g)
+        inside = (out > 0) & (out < 1) & (img > 0.05)
+        ratio = out[inside] / img[inside]
+        assert ratio.max() - ratio.min() < t.tol(f64=1e-12, f32=1e-5)
+        assert 0.6 - 1e-6 <= ratio.mean().item() <= 1.4 + 1e-6
+
+
+@check("augmentation.noise-injection-is-tikhonov", devices=("cpu",))
+def noise_injection_is_tikhonov(t):
+    """Training on inputs with i.i.d. zero-mean noise of variance s^2 minimizes ||y - Xw||^2 + n s^2 ||w||^2:
+    ridge regression. Exact, by enumerating all sign patterns of noise +-s (mean 0, variance s^2)."""
+    n, d, s = 12, 6, 0.3
+    X, y, w = t.randn(n, d).cpu(), t.randn(n, stream=1).cpu(), t.randn(d, stream=2).cpu()
+    signs = torch.tensor(list(itertools.product([-1.0, 1.0], repeat=d)), dtype=torch.float64)  # (64, d)
+
+    def expected_loss(w):  # rows are perturbed independently; the expectation is a sum over rows
+        return sum(((y[i] - (X[i] + s * signs) @ w) ** 2).mean() for i in range(n))
+
+    assert_close(expected_loss(w), ((y - X @ w) ** 2).sum() + n * s ** 2 * (w ** 2).sum(), rtol=1e-12, atol=0)
+    w_star = aug.noise_injection_solution(X, y, s).clone().requires_grad_(True)
+    expected_loss(w_star).backward()
+    assert w_star.grad.abs().max() < 1e-10  # the snippet's ridge solution is the minimizer
+    assert (w_star.detach() - torch.linalg.lstsq(X, y.unsqueeze(1)).solution.squeeze(1)).abs().max() > 1e-3
+
+
+@check("augmentation.noise-injection-is-tikhonov", devices=("cpu",), kind="statistical")
+def noise_injection_monte_carlo(t):
+    """The same with Gaussian noise, by Monte Carlo: the mean loss over K noisy copies matches the
+    ridge-penalized loss within 6 standard errors."""
+    n, d, s, k = 30, 8, 0.3, 20_000
+    X, y, w = t.randn(n, d).cpu(), t.randn(n, stream=1).cpu(), t.randn(d, stream=2).cpu()
+    g = torch.Generator().manual_seed(t.seed * 1_000_003 + 3)
+    noisy = aug.add_gaussian_noise(X.expand(k, n, d), s, g)  # K augmented copies of the data set
+    losses = ((y - noisy @ w) ** 2).sum(1)
+    exact = ((y - X @ w) ** 2).sum() + n * s ** 2 * (w ** 2).sum()
+    se = losses.std() / math.sqrt(k)
+    assert abs(losses.mean() - exact) < 6 * se
+    assert abs(losses.mean() - ((y - X @ w) ** 2).sum()) > 6 * se  # the penalty is really there

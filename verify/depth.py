@@ -1,0 +1,128 @@
+"""Checks for docs/*/depth.md. Oracles: the closed-form sawtooth, torch's nn forward, autograd slopes."""
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from snippets import depth as dp
+from verify._registry import check
+
+
+def _dyadic_grid(t, bits):
+    """i / 2^bits for i = 0..2^bits: exact in float32 and float64, and it holds every kink of T^k, k <= bits."""
+    return (torch.arange(2 ** bits + 1, dtype=torch.float64) / 2 ** bits).to(t.device, t.dtype)
+
+
+def _closed_form_sawtooth(x, k):
+    """s_k(x) = 1 - |(2^k x mod 2) - 1| on [0, 1] (Telgarsky 2016, sec. 2): written without ReLUs."""
+    return 1 - (torch.remainder(2 ** k * x, 2) - 1).abs()
+
+
+@check("depth.sawtooth-2k-pieces", dtypes=("float32", "float64"))
+def sawtooth_2k_pieces(t):
+    """k compositions of the tent map (2k ReLU units in k layers) give 2^k linear pieces on [0, 1]."""
+    x = _dyadic_grid(t, 13)
+    for k in (1, 2, 3, 5, 10):
+        y = dp.sawtooth(x, k)
+        # dyadic inputs and weights 2, 4, 1/2: every operation is exact, so equality is exact too
+        assert torch.equal(y, _closed_form_sawtooth(x, k))
+        net = dp.sawtooth_net(k).to(t.device, t.dtype)
+        assert sum(isinstance(m, nn.ReLU) for m in net) == k
+        assert sum(m.out_features for m in net if isinstance(m, nn.Linear)) - 1 == 2 * k  # hidden units
+        with torch.no_grad():
+            assert torch.equal(net(x.unsqueeze(1)).squeeze(1), y)
+        assert dp.count_linear_pieces(x, y) == 2 ** k
+        assert y.max().item() == 1.0 and y.min().item() == 0.0
+    # the counter is not fooled by a function that is linear, or has a single kink
+    assert dp.count_linear_pieces(x, 3 * x + 1) == 1
+    assert dp.count_linear_pieces(x, (x - 0.25).abs()) == 2
+
+
+def _random_shallow_net(t, m, d, stream):
+    """nn.Sequential(Linear(d, m), ReLU, Linear(m, 1)) with N(0, 1) weights drawn from the trial."""
+    g = t.generator(stream)
+    net = nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1)).to(t.device, torch.float64)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+    return net
+
+
+def _slope(net, x0, v, s):
+    """d/ds net(x0 + s v) by autograd, at each s."""
+    s = s.clone().requires_grad_(True)
+    net(x0 + s.unsqueeze(1) * v).sum().backward()
+    return s.grad
+
+
+@check("depth.shallow-one-kink-per-unit", devices=("cpu",))
+def shallow_one_kink_per_unit(t):
+    """On any line a one-hidden-layer ReLU net with m units has a kink exactly at each -b_i/w_i: <= m + 1 pieces."""
+    d, m = 3, 20
+    for trial in range(20):
+        net = _random_shallow_net(t, m, d, stream=trial)
+        w, b = net[0].weight.detach(), net[0].bias.detach()
+        a = net[2].weight.detach().squeeze(0)
+        g = t.generator(100 + trial)
+        x0, v = torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64)
+        kinks = dp.shallow_kinks(w, b, x0, v)
+        assert kinks.numel() == m
+        # 1) autograd's slope jumps at every kink by exactly a_i |w_i . v| (the unit switching on or off) ...
+        gap = (kinks[1:] - kinks[:-1]).min().item()
+        delta = gap / 4
+        jump = _slope(net, x0, v, kinks + delta) - _slope(net, x0, v, kinks - delta)
+        order = torch.argsort(-(w @ x0 + b) / (w @ v))
+        assert_close(jump, (a * (w @ v).abs())[order], rtol=1e-9, atol=1e-12)
+        # 2) ... and nowhere else: counting pieces on a grid of kinks and midpoints finds exactly m + 1
+        mids = (kinks[1:] + kinks[:-1]) / 2
+        s = torch.sort(torch.cat([kinks, mids, kinks[:1] - 1, kinks[-1:] + 1])).values
+        with torch.no_grad():
+            y = net(x0 + s.unsqueeze(1) * v).squeeze(1)
+        assert dp.count_linear_pieces(s, y, tol=1e-7) == m + 1
+    # the bound is not attained when units share a kink or run parallel to the line
+    w2 = torch.cat([w[:1], 2 * w[:1], w[2:]])           # unit 1 = 2 x unit 0: same kink
+    b2 = torch.cat([b[:1], 2 * b[:1], b[2:]])
+    assert dp.shallow_kinks(w2, b2, x0, v).unique().numel() == m - 1
+    w3 = w.clone()
+    w3[0] = torch.stack([v[1], -v[0], torch.zeros_like(v[0])])  # w_0 . v = 0 exactly: unit 0 never switches
+    assert dp.shallow_kinks(w3, b, x0, v).numel() == m - 1
+
+
+@check("depth.shallow-sawtooth-needs-2k-units", dtypes=("float32", "float64"))
+def shallow_sawtooth_needs_2k_units(t):
+    """One hidden layer can represent the sawtooth exactly, but only with >= 2^k - 1 units; 2^k suffice."""
+    x = _dyadic_grid(t, 12)
+    for k in (1, 3, 6, 10):
+        shallow = dp.shallow_sawtooth_net(k).to(t.device, t.dtype)
+        with torch.no_grad():
+            y = shallow(x.unsqueeze(1)).squeeze(1)
+        # every number involved is a dyadic rational far inside the float32 mantissa: exact equality
+        assert torch.equal(y, _closed_form_sawtooth(x, k))
+        assert shallow[0].out_features == 2 ** k
+        # lower bound: 2^k pieces need 2^k - 1 interior kinks, and each unit gives at most one
+        assert dp.count_linear_pieces(x, y) == 2 ** k
+
+
+@check("depth.width-one-is-monotone", devices=("cpu",))
+def width_one_is_monotone(t):
+    """A deep ReLU net of width 1 is monotone on R, so no depth lets it fit the tent; 3 shallow units do it exactly."""
+    x = torch.linspace(-3, 3, 6001, dtype=torch.float64)
+    g = t.generator()
+    for depth in (2, 5, 20):
+        for _ in range(30):
+            layers = []
+            for _ in range(depth):
+                layers += [nn.Linear(1, 1), nn.ReLU()]
+            net = nn.Sequential(*layers, nn.Linear(1, 1)).double()
+            with torch.no_grad():
+                for p in net.parameters():
+                    p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+                diffs = torch.diff(net(x.unsqueeze(1)).squeeze(1))
+                assert (diffs >= -1e-12).all() or (diffs <= 1e-12).all()
+                # a monotone g has max(|g(0)|, |g(1/2) - 1|, |g(1)|) >= 1/2 against T(0), T(1/2), T(1) = 0, 1, 0
+                e = net(torch.tensor([[0.0], [0.5], [1.0]], dtype=torch.float64)).squeeze(1)
+                assert torch.maximum(e[0].abs(), (e - 1)[1].abs()).maximum(e[2].abs()) >= 0.5 - 1e-12
+    # one hidden layer with 3 units is the tent: 2 relu(x) - 4 relu(x - 1/2) + 2 relu(x - 1) on R
+    tent = 2 * torch.relu(x) - 4 * torch.relu(x - 0.5) + 2 * torch.relu(x - 1)
+    inside = (x >= 0) & (x <= 1)
+    assert torch.equal(tent[inside], dp.tent_map(x[inside]))
+    assert_close(tent[inside], _closed_form_sawtooth(x[inside], 1), rtol=0, atol=1e-15)

@@ -1,0 +1,129 @@
+"""Checks for docs/*/generalization.md. Oracles: numpy's Legendre basis and lstsq, closed forms, torch modules."""
+import math
+
+import numpy as np
+import torch
+from numpy.polynomial import legendre
+from torch import nn
+from torch.testing import assert_close
+
+from snippets import generalization as gen
+from verify._registry import check
+
+SIGMA = 0.3  # noise SD: the best possible test MSE is SIGMA^2 = 0.09
+
+
+def _data(rng, n, n_test=2000):
+    """y = sin(pi x) + N(0, 0.3^2) on [-1, 1]: n training points (one uniform draw per 1/n-th of the
+    interval, so no large gaps) and n_test uniform held-out points (float64)."""
+    x, xt = -1 + 2 * (np.arange(n) + rng.uniform(size=n)) / n, rng.uniform(-1, 1, n_test)
+    y, yt = np.sin(np.pi * x) + SIGMA * rng.normal(size=n), np.sin(np.pi * xt) + SIGMA * rng.normal(size=n_test)
+    return [torch.from_numpy(a) for a in (x, y, xt, yt)]
+
+
+def _errors(x, y, xt, yt, degree, ridge=0.0):
+    """Training and held-out MSE of the degree-`degree` polynomial fit."""
+    w = gen.least_squares_fit(gen.legendre_features(x, degree), y, ridge)
+    train = (gen.legendre_features(x, degree) @ w - y).pow(2).mean().item()
+    test = (gen.legendre_features(xt, degree) @ w - yt).pow(2).mean().item()
+    return train, test
+
+
+@check("generalization.capacity-lowers-training-error", devices=("cpu",))
+def capacity_lowers_training_error(t):
+    """Training MSE never rises with the degree of nested models, and never falls as the L2 penalty grows."""
+    x, y, _, _ = _data(t.rng(), 15)
+    assert_close(gen.legendre_features(x, 12), torch.from_numpy(legendre.legvander(x.numpy(), 12)),
+                 rtol=0, atol=1e-13)
+    train = []
+    for d in range(13):  # numpy lstsq on numpy's Legendre basis is the oracle for the training error
+        v = legendre.legvander(x.numpy(), d)
+        ref = np.mean((v @ np.linalg.lstsq(v, y.numpy(), rcond=None)[0] - y.numpy()) ** 2)
+        train.append(_errors(x, y, x, y, d)[0])
+        assert abs(train[-1] - ref) <= 1e-10 * ref  # condition number of the basis <= ~1e3 here
+    assert all(b <= a + 1e-12 for a, b in zip(train, train[1:]))  # a bigger model contains the smaller one
+    assert train[12] < 0.3 * train[1]  # and the gain is large, not just non-negative
+    ridge_train = [_errors(x, y, x, y, 12, lam)[0] for lam in (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)]
+    assert all(b >= a - 1e-12 for a, b in zip(ridge_train, ridge_train[1:]))  # a stronger penalty fits worse
+    assert ridge_train[-1] > 5 * ridge_train[0]
+
+
+def median_curves(rng, sets=9, n=15, max_degree=14):
+    """Median over `sets` data sets of the training and held-out MSE for degrees 0..max_degree."""
+    curves = []
+    for _ in range(sets):
+        x, y, xt, yt = _data(rng, n)
+        curves.append([_errors(x, y, xt, yt, d) for d in range(max_degree + 1)])
+    med = np.median(np.array(curves), axis=0)  # (degree, train/test)
+    return med[:, 0], med[:, 1]
+
+
+@check("generalization.capacity-curve", devices=("cpu",), kind="demonstration")
+def capacity_curve(t):
+    """Training error falls with the degree; held-out error is U-shaped: too low a degree underfits, too high overfits."""
+    train, test = median_curves(t.rng())
+    best = int(np.argmin(test))
+    # measured over seeds 0-19 (medians of 9 data sets of 15 points): best degree 3-5 (test MSE 0.11-0.14);
+    # degree 0: train >= 0.52, test >= 0.58; degree 12: train <= 0.017, test >= 1.3;
+    # degree 14 interpolates the 15 points: train ~1e-28, test >= 1485
+    assert 2 <= best <= 8
+    assert train[0] > 3 * SIGMA ** 2 and test[0] > 3 * test[best]  # degree 0 underfits: both errors high
+    assert train[14] < 1e-12 < 100 * SIGMA ** 2 < test[14]  # interpolation: zero training error, noise learnt
+    assert train[12] < SIGMA ** 2 / 2 and test[12] > 5 * test[best]  # already overfitting at degree 12
+
+
+@check("generalization.overfitting-remedies", devices=("cpu",), kind="demonstration")
+def overfitting_remedies(t):
+    """For the interpolating degree-14 model, 20x more data or an L2 penalty brings held-out MSE near the noise floor."""
+    rng = t.rng()
+    x, y, xt, yt = _data(rng, 15)
+    _, plain = _errors(x, y, xt, yt, 14)
+    _, ridge = _errors(x, y, xt, yt, 14, ridge=1e-2)
+    x300, y300, xt300, yt300 = _data(rng, 300)
+    _, more_data = _errors(x300, y300, xt300, yt300, 14)
+    # measured over 150 data sets (seeds 0-29): plain >= 17; ridge 0.01: <= 0.243; 300 points: <= 0.108
+    assert plain > 10 * SIGMA ** 2
+    assert ridge < 4 * SIGMA ** 2 and ridge < 0.1 * plain
+    assert more_data < 2 * SIGMA ** 2 and more_data < 0.1 * plain
+
+
+@check("generalization.small-subset-test", dtypes=("float32",), kind="demonstration")
+def small_subset_test(t):
+    """A correct net memorizes 16 samples; a buggy one cannot; fitting 16 but not 1024 points means too little capacity."""
+    x = t.randn(1024, 20)
+    y = torch.randint(0, 2, (1024,), generator=t.generator(1)).to(t.device)  # random labels: pure memorization
+
+    def mlp(width, softmax_bug=False):
+        t.seed_modules()
+        layers = [nn.Linear(20, width), nn.ReLU(), nn.Linear(width, 2)]
+        if softmax_bug:  # classic bug: probabilities fed to F.cross_entropy, which applies softmax again
+            layers.append(nn.Softmax(dim=1))
+        return nn.Sequential(*layers).to(t.device, t.dtype)
+
+    loss_ok, acc_ok = gen.train_full_batch(mlp(8), x[:16], y[:16])
+    loss_bug, _ = gen.train_full_batch(mlp(8, softmax_bug=True), x[:16], y[:16])
+    _, acc_small_net = gen.train_full_batch(mlp(8), x, y)
+    _, acc_wide_net = gen.train_full_batch(mlp(32), x, y)
+    # measured over seeds 0-9 (CPU): loss_ok <= 0.005, acc_ok 1.0; loss_bug 0.313-0.317;
+    # width 8 on 1024 random labels: accuracy 0.69-0.75; width 32: 1.0
+    assert acc_ok == 1.0 and loss_ok < 0.05
+    # the bug has a hard floor: logits squeezed into [0, 1] give loss >= log(1 + e^-1) = 0.3133 for any weights
+    assert loss_bug >= math.log1p(math.exp(-1)) - 1e-4
+    assert acc_small_net < 0.85 and acc_wide_net > 0.98
+
+
+@check("generalization.batch-norm-is-a-layer")
+def batch_norm_is_a_layer(t):
+    """BN is a layer with learnable scale and shift whose training output depends on the rest of the batch."""
+    t.seed_modules()
+    bn = nn.BatchNorm1d(4).to(t.device, t.dtype)
+    assert [p.shape for p in bn.parameters()] == [torch.Size([4]), torch.Size([4])]  # gamma, beta: trained
+    assert all(p.requires_grad for p in bn.parameters())
+    h = t.randn(8, 4)
+    other = torch.cat([h[:1], t.randn(7, 4, stream=1)])  # same first sample, different batch-mates
+    bn.train()
+    assert (bn(h)[0] - bn(other)[0]).abs().max() > 1e-3
+    bn.eval()  # at test time it is a fixed affine map with the running statistics
+    assert_close(bn(h)[0], bn(other)[0], rtol=0, atol=0)
+    expected = (h[0] - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias
+    assert_close(bn(h)[0], expected, rtol=1e-12, atol=1e-12)

@@ -1,0 +1,304 @@
+"""Checks for docs/*/gradients.md. Oracles: autograd, torch.autograd.functional.jacobian, torch's clipping
+utilities and BatchNorm, closed forms (powers, homogeneity), float64 least squares."""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.testing import assert_close
+
+from snippets import gradients as gr
+from verify._registry import check
+
+
+def _stack_data(t, width=64, depth=10, batch=128, std=None):
+    """Inputs, targets and `depth` square N(0, std^2) weights, all drawn from the trial's streams."""
+    x, y = t.randn(batch, width, stream=0), t.randn(batch, width, stream=1)
+    g = t.generator(stream=2)
+    std = std if std is not None else 1 / math.sqrt(width)
+    ws = [(torch.randn(width, width, generator=g, dtype=torch.float64) * std).to(x) for _ in range(depth)]
+    return x, y, ws
+
+
+@check("gradients.sigmoid-front-layers-vanish", dtypes=("float32",), kind="demonstration")
+def sigmoid_front_layers_vanish(t):
+    """10 sigmoid layers: ||dL/dW_1|| / ||dL/dW_10|| < 1e-4; ReLU + He init keeps it above 5e-2."""
+    x, y, ws = _stack_data(t)
+    sig = gr.per_layer_grad_norms(x, y, ws, "sigmoid")
+    _, _, he = _stack_data(t, std=math.sqrt(2 / 64))
+    relu = gr.per_layer_grad_norms(x, y, he, "relu")
+    # seeds 0-11 (float32, CPU): sigmoid ratio 6.4e-7 ... 8.8e-7 (about 4^-10), ReLU+He 0.26 ... 0.60;
+    # the thresholds leave a factor >= 70 and >= 5
+    assert sig[0] / sig[-1] < 1e-4
+    assert relu[0] / relu[-1] > 5e-2
+    assert all(a < b for a, b in zip(sig, sig[1:]))  # strictly smaller towards the input, layer by layer
+
+
+@check("gradients.residual-keeps-gradient", dtypes=("float32",), kind="demonstration")
+def residual_keeps_gradient(t):
+    """The same sigmoid weights with identity shortcuts h + sigma(h W^T): the first/last ratio grows > 1000-fold."""
+    x, y, ws = _stack_data(t)
+    plain = gr.per_layer_grad_norms(x, y, ws, "sigmoid")
+    res = gr.per_layer_grad_norms(x, y, ws, "sigmoid", residual=True)
+    # seeds 0-11: residual ratio 0.032 ... 0.062, plain 6.4e-7 ... 8.8e-7, so the gain is >= 3.6e4
+    assert (res[0] / res[-1]) / (plain[0] / plain[-1]) > 1e3
+    assert min(res) / max(res) > 1e-2  # no layer of the residual stack is starved
+
+
+def _relu_weight_grads(x, ws):
+    """dL/dW_l for L = mean(h_L^2) of a bias-free ReLU stack: a loss homogeneous of degree 2L in the weights."""
+    ws = [w.detach().clone().requires_grad_(True) for w in ws]
+    return torch.autograd.grad(gr.deep_stack(x, ws, "relu").pow(2).mean(), ws)
+
+
+def _assert_scaled(got, base, factor):
+    """got == factor * base for every layer, to float64 rounding (relative to each layer's largest entry)."""
+    for g, b in zip(got, base):
+        assert_close(g / factor, b, rtol=0, atol=1e-11 * b.abs().max().item())
+
+
+@check("gradients.small-init-scales-all-layers")
+def small_init_scales_all_layers(t):
+    """std 0.01 instead of He in a 20-layer ReLU net multiplies EVERY layer's gradient by c^39 (c = 0.08)."""
+    depth, width = 20, 128
+    x = t.randn(32, width)
+    _, _, he = _stack_data(t, width=width, depth=depth, std=math.sqrt(2 / width))
+    c = 0.01 / math.sqrt(2 / width)
+    base = _relu_weight_grads(x, he)
+    small = _relu_weight_grads(x, [c * w for w in he])
+    # relu(c z) = c relu(z): the same units fire, the loss scales by c^(2L), each weight gradient by c^(2L-1)
+    _assert_scaled(small, base, c ** (2 * depth - 1))
+    assert c ** (2 * depth - 1) < 1e-40
+    # so the front layers do NOT learn slower than the back ones: the first/last ratio is unchanged
+    ratio = lambda gs: (gs[0].norm() / gs[-1].norm()).item()  # noqa: E731
+    assert math.isclose(ratio(small), ratio(base), rel_tol=1e-9)
+    # in a sigmoid stack, by contrast, shrinking the weights 10x does shrink the ratio (sigma' <= 1/4 compounds)
+    x, y, ws = _stack_data(t)
+    s1 = gr.per_layer_grad_norms(x, y, ws, "sigmoid")
+    s2 = gr.per_layer_grad_norms(x, y, [0.1 * w for w in ws], "sigmoid")
+    assert (s2[0] / s2[-1]) < 1e-3 * (s1[0] / s1[-1])
+
+
+@check("gradients.relu-explodes-above-he")
+def relu_explodes_above_he(t):
+    """ReLU weights s x He: every weight gradient is multiplied by exactly s^(2L-1) (1.5^39 = 7.4e6 for L = 20)."""
+    depth, width, s = 20, 128, 1.5
+    x = t.randn(32, width)
+    _, _, he = _stack_data(t, width=width, depth=depth, std=math.sqrt(2 / width))
+    base = _relu_weight_grads(x, he)
+    big = _relu_weight_grads(x, [s * w for w in he])
+    _assert_scaled(big, base, s ** (2 * depth - 1))
+    # the claim "ReLU solves exploding gradients" is rejected: every layer's gradient grew 7.4-million-fold
+    assert min((gb.norm() / g.norm()).item() for gb, g in zip(big, base)) > 7e6
+
+
+@check("gradients.backprop-is-jacobian-product")
+def backprop_is_jacobian_product(t):
+    """dL/dh_0 = J_1^T ... J_L^T dL/dh_L with J_l = diag(sigma') W_l, and ||dL/dh_0|| <= prod(||W_l|| / 4) ||dL/dh_L||."""
+    width, depth = 16, 6
+    g = t.generator(1)
+    ws = [torch.randn(width, width, generator=g, dtype=torch.float64).to(t.device) / math.sqrt(width)
+          for _ in range(depth)]
+    h0, grad_out = t.randn(width, stream=2), t.randn(width, stream=3)
+    # one layer: the snippet's Jacobian equals torch.autograd.functional.jacobian
+    auto_j = torch.autograd.functional.jacobian(lambda h: torch.sigmoid(ws[0] @ h), h0)
+    assert_close(gr.sigmoid_layer_jacobian(h0, ws[0]), auto_j, rtol=1e-12, atol=1e-15)
+    # the whole chain: the explicit product equals autograd's vector-Jacobian product
+    h = h0.clone().requires_grad_(True)
+    out = h
+    for w in ws:
+        out = torch.sigmoid(w @ out)
+    (out @ grad_out).backward()
+    got = gr.backprop_through_jacobians(h0, ws, grad_out)
+    assert_close(got, h.grad, rtol=1e-12, atol=1e-15)
+    bound = math.prod(torch.linalg.matrix_norm(w, 2).item() / 4 for w in ws) * grad_out.norm().item()
+    assert got.norm().item() <= bound * (1 + 1e-12)
+
+
+@check("gradients.jacobian-power-not-weight-size")
+def jacobian_power_not_weight_size(t):
+    """Through T steps the gradient is multiplied by a product of T Jacobians; its growth rate is not 'a factor > 1'."""
+    n, steps = 16, 50
+    q, _ = torch.linalg.qr(t.randn(n, n, stream=1))
+    h0 = 0.1 * t.randn(n, stream=2)
+
+    def jac(w, act):
+        return torch.autograd.functional.jacobian(lambda h: gr.rnn_final_state(h, w, steps, act), h0)
+
+    # linear recurrence with W = rho Q (Q orthogonal): every singular value of the Jacobian is exactly rho^T
+    for rho in (0.9, 1.1):
+        sv = torch.linalg.svdvals(jac(rho * q, "identity"))
+        assert_close(sv, torch.full_like(sv, rho ** steps), rtol=1e-10, atol=0)
+    # tanh: |tanh'| <= 1, so ||J|| <= ||W||_2^T: with ||W||_2 = 0.9 it can only vanish (Pascanu et al. 2013, sec. 2.1)
+    assert torch.linalg.matrix_norm(jac(0.9 * q, "tanh"), 2).item() <= 0.9 ** steps * (1 + 1e-10)
+    # a per-step factor above 1 does not imply explosion: ||W||_2 > 2, yet W^T -> 0 (spectral radius 1/2)
+    w = t.put([[0.5, 2.0], [0.0, 0.5]])
+    assert torch.linalg.matrix_norm(w, 2).item() > 2
+    j = torch.autograd.functional.jacobian(lambda h: gr.rnn_final_state(h, w, steps, "identity"), t.put([1.0, 1.0]))
+    closed = t.put([[0.5 ** steps, 2 * steps * 0.5 ** (steps - 1)], [0.0, 0.5 ** steps]])  # W^T in closed form
+    assert_close(j, closed, rtol=1e-12, atol=0)
+    assert torch.linalg.matrix_norm(j, 2).item() < 1e-10
+
+
+@check("gradients.overflow-to-nan", dtypes=("float32", "float64"))
+def overflow_to_nan(t):
+    """h_T = w^T with w = 2, T = 127: in float32 the loss is finite but its gradient T w^(T-1) overflows to inf."""
+    w = t.put(2.0).requires_grad_(True)
+    h = t.put(1.0)
+    for _ in range(127):
+        h = w * h
+    h.backward()
+    assert h.item() == 2.0 ** 127                        # 1.7e38 < float32 max 3.4e38
+    if t.dtype == torch.float32:
+        assert torch.isinf(w.grad)                       # 127 * 2^126 = 1.1e40
+        opt = torch.optim.SGD([w], lr=1e-3)
+        opt.step()
+        assert torch.isinf(w)                            # one step and the weight is gone ...
+        assert torch.isnan(w * 0)                        # ... and the next forward pass produces NaN
+    else:
+        assert w.grad.item() == 127 * 2.0 ** 126
+
+
+@check("gradients.clip-norm-keeps-direction", dtypes=("float32", "float64"))
+def clip_norm_keeps_direction(t):
+    """Clipping by global norm matches torch.nn.utils.clip_grad_norm_ and keeps the gradient's direction."""
+    shapes = [(5, 3), (7,), (2, 2, 2)]
+    grads = [10 * t.randn(*s, stream=i) for i, s in enumerate(shapes)]
+    params = [nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    total = nn.utils.clip_grad_norm_(params, max_norm=1.0)
+    mine, my_total = gr.clip_by_global_norm(grads, 1.0)
+    tol = t.tol(f64=1e-12, f32=1e-6)  # float32: a norm over 26 entries, a few ulps
+    assert_close(my_total, total, rtol=tol, atol=0)
+    for m, p in zip(mine, params):
+        assert_close(m, p.grad, rtol=tol, atol=0)
+    flat, clipped = torch.cat([g.flatten() for g in grads]), torch.cat([m.flatten() for m in mine])
+    assert_close(F.cosine_similarity(flat, clipped, dim=0), t.put(1.0), rtol=0, atol=tol)
+    # the new norm is max_norm * total / (total + 1e-6): a hair below 1, not exactly 1
+    assert_close(clipped.norm(), total / (total + 1e-6), rtol=tol, atol=0)
+    # below the threshold nothing changes, bit for bit
+    unchanged, _ = gr.clip_by_global_norm(grads, 1e6)
+    assert all(torch.equal(u, g) for u, g in zip(unchanged, grads))
+
+
+@check("gradients.clip-value-changes-direction", dtypes=("float32", "float64"))
+def clip_value_changes_direction(t):
+    """Clipping by value matches torch.nn.utils.clip_grad_value_ but bends the direction: [-5, .2, 3] -> [-1, .2, 1]."""
+    g = t.put([-5.0, 0.2, 3.0])
+    p = nn.Parameter(torch.zeros_like(g))
+    p.grad = g.clone()
+    nn.utils.clip_grad_value_([p], clip_value=1.0)
+    (mine,) = gr.clip_by_value([g], 1.0)
+    assert torch.equal(mine, p.grad) and torch.equal(mine, t.put([-1.0, 0.2, 1.0]))
+    cos = F.cosine_similarity(g, mine, dim=0).item()
+    expected = 8.04 / math.sqrt(34.04 * 2.04)  # (5 + 0.04 + 3) / (|g| |clipped|) = 0.9649
+    assert abs(cos - expected) < t.tol(f64=1e-12, f32=1e-6) and cos < 0.97
+    # clipping by norm of the same vector keeps cosine 1
+    (normed,), _ = gr.clip_by_global_norm([g], 1.0)
+    assert abs(F.cosine_similarity(g, normed, dim=0).item() - 1) < t.tol(f64=1e-12, f32=1e-6)
+
+
+@check("gradients.l2-shrinks-spectral-norm", devices=("cpu",))
+def l2_shrinks_spectral_norm(t):
+    """An L2 penalty lam ||W||^2 strictly lowers the spectral norm (the gain per layer) of the fitted weights."""
+    rng = t.rng()
+    x, y = rng.normal(size=(200, 16)), rng.normal(size=(200, 16))
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+    norms = []
+    for lam in (0.0, 1.0, 10.0, 100.0, 1000.0):
+        # oracle: least squares on the augmented system [X; sqrt(lam) I] W = [Y; 0]
+        xa = torch.cat([xt, math.sqrt(lam) * torch.eye(16, dtype=torch.float64)])
+        ya = torch.cat([yt, torch.zeros(16, 16, dtype=torch.float64)])
+        w = torch.linalg.lstsq(xa, ya).solution
+        closed = torch.linalg.solve(xt.T @ xt + lam * torch.eye(16, dtype=torch.float64), xt.T @ yt)
+        assert_close(w, closed, rtol=1e-9, atol=1e-12)
+        norms.append(torch.linalg.matrix_norm(w, 2).item())
+    assert all(a > b for a, b in zip(norms, norms[1:]))
+    assert norms[-1] < 0.2 * norms[0]
+
+
+@check("gradients.bn-scale-invariant")
+def bn_scale_invariant(t):
+    """BN(a W x) = BN(W x) for a > 0, and dL/d(aW) = (1/a) dL/dW (Ioffe & Szegedy 2015, sec. 3.3)."""
+    x = t.randn(32, 10)
+    w = t.randn(8, 10, stream=1)
+    r = t.randn(32, 8, stream=2)
+
+    def out_and_grad(weight):
+        weight = weight.clone().requires_grad_(True)
+        # a negligible eps makes the invariance exact (torch refuses eps = 0 in training);
+        # with the default eps = 1e-5 it holds only while Var(W x) >> eps
+        y = F.batch_norm(x @ weight.T, None, None, training=True, eps=1e-30)
+        (y * r).sum().backward()
+        return y.detach(), weight.grad
+    y1, g1 = out_and_grad(w)
+    for a in (0.01, 10.0):
+        ya, ga = out_and_grad(a * w)
+        assert_close(ya, y1, rtol=1e-12, atol=1e-12)
+        assert_close(a * ga, g1, rtol=1e-10, atol=1e-12)
+
+
+def _deep_bn_ratio(t, depth):
+    t.seed_modules()
+    layers = []
+    for _ in range(depth):
+        layers += [nn.Linear(128, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU()]
+    net = nn.Sequential(*layers).to(t.device, t.dtype)
+    net(t.randn(64, 128, stream=1)).pow(2).mean().backward()
+    lin = [m for m in net if isinstance(m, nn.Linear)]
+    return (lin[0].weight.grad.norm() / lin[-1].weight.grad.norm()).item()
+
+
+@check("gradients.deep-bn-explodes", dtypes=("float32",), kind="demonstration")
+def deep_bn_explodes(t):
+    """BN does not remove the effect of depth: 50 Linear-BN-ReLU blocks, first/last weight-gradient ratio > 100."""
+    # seeds 0-11 (CPU, float32): depth 50 gives 7.0e3 ... 1.7e4, depth 5 gives 1.97 ... 2.23
+    # (Yang et al. 2019 prove the explosion at initialization for BN nets without skips)
+    assert _deep_bn_ratio(t, 50) > 100
+    assert _deep_bn_ratio(t, 5) < 10
+
+
+@check("gradients.bn-prevents-saturation", dtypes=("float32",), kind="demonstration")
+def bn_prevents_saturation(t):
+    """Badly scaled pre-activations (SD 10) saturate 64% of sigmoid units (sigma' < 0.01); after BN almost none."""
+    x = 10 * t.randn(256, 100)
+    w = t.randn(100, 64, stream=1) / 10
+    z = x @ w
+    t.seed_modules()
+    zb = nn.BatchNorm1d(64).to(t.device, t.dtype).train()(z)
+    saturated = lambda u: (torch.sigmoid(u) * (1 - torch.sigmoid(u)) < 0.01).float().mean().item()  # noqa: E731
+    # seeds 0-11: 0.640 ... 0.648 without BN (P(|N(0, 10^2)| > 4.6) = 0.646), 0 ... 6e-5 with BN
+    assert saturated(z) > 0.5
+    assert saturated(zb) < 1e-3
+
+
+def _effective_ranks(mats, depths):
+    return [gr.effective_rank(gr.product_singular_values(mats[:d])) for d in depths]
+
+
+@check("gradients.gaussian-product-degenerates", kind="demonstration", devices=("cpu",))
+def gaussian_product_degenerates(t):
+    """The product of L random N(0, 1/n) matrices (n = 32) loses effective rank: ~25 at L = 1, < 8 at L = 32."""
+    depths = (1, 2, 4, 8, 16, 32)
+    ranks = _effective_ranks(gr.gaussian_matrices(32, 32, t.generator()), depths)
+    # seeds 0-11: L=1 25.2 ... 26.1, L=32 2.3 ... 4.2, strictly decreasing in every seed
+    assert ranks[0] > 20 and ranks[-1] < 8
+    assert all(a > b for a, b in zip(ranks, ranks[1:]))
+    # the snippet multiplies in the right order: W_3 W_2 W_1
+    mats = gr.gaussian_matrices(8, 3, t.generator(1))
+    assert_close(gr.product_singular_values(mats),
+                 torch.linalg.svdvals(mats[2] @ mats[1] @ mats[0]), rtol=1e-12, atol=0)
+
+
+@check("gradients.orthogonal-product-isometry", devices=("cpu",))
+def orthogonal_product_isometry(t):
+    """The same depth with orthogonal factors keeps every singular value at 1 (Saxe et al. 2014): full rank 32."""
+    mats = gr.orthogonal_matrices(32, 64, t.generator())
+    for q in mats[:3]:
+        assert_close(q.T @ q, torch.eye(32, dtype=torch.float64), rtol=0, atol=1e-13)
+    s = gr.product_singular_values(mats)
+    assert_close(s, torch.ones_like(s), rtol=0, atol=1e-12)
+    assert abs(gr.effective_rank(s) - 32) < 1e-9
+    # the effective rank of a flat spectrum is n, of a rank-one spectrum 1
+    assert abs(gr.effective_rank(torch.tensor([3.0, 0.0, 0.0], dtype=torch.float64)) - 1) < 1e-12
