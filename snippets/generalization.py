@@ -38,8 +38,12 @@ def train_full_batch(model, x, y, steps=300, lr=1e-2):
 
     The small-subset test: on a few samples a correct model and loop must reach ~100 % and a loss near 0.
     """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_tensor(x, "x", ndim=2)
     check_tensor(y, "y", ndim=1, floating=False)
+    if y.dtype != torch.long:
+        raise TypeError(f"y must hold int64 class indices, got {y.dtype}")
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"y must have {x.shape[0]} labels (one per row of x), got {y.shape[0]}")
     check_positive_int(steps, "steps")

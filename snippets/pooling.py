@@ -1,5 +1,4 @@
 """Pooling layers and global average pooling, written from their definitions."""
-import torch
 
 from snippets._validate import check_positive_int, check_tensor
 

@@ -36,7 +36,7 @@ def algorithm(t):
     x = _data(t)
     gamma, beta = _affine(t, x.shape[1])
     ref = F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)
-    # float32: per-channel sums of 32 values and one rsqrt; measured max error 4.8e-7 on outputs of size ~5
+    # float32: per-channel sums of 32 values and one rsqrt; measured max error 9.5e-7 over seeds 0-19
     tol = t.tol(f64=1e-12, f32=5e-6)
     assert_close(bn.batch_norm_train(x, gamma, beta), ref, rtol=0, atol=tol)
     layer = nn.BatchNorm1d(x.shape[1]).to(t.device, t.dtype).train()
@@ -50,7 +50,7 @@ def algorithm(t):
     wrong = {"x + mu (upstream)": (x64 + mu) / torch.sqrt(var + 1e-5),
              "eps outside the root (upstream)": (x64 - mu) / (torch.sqrt(var) + 1e-5),
              "unbiased variance": (x64 - mu) / torch.sqrt(x64.var(0) + 1e-5)}
-    for name, x_hat in wrong.items():  # measured differences: 0.45, 1.7, 0.045 (seed 0)
+    for name, x_hat in wrong.items():  # seed 0: 0.45, 1.7, 0.045; smallest over seeds 0-299: 0.092, 0.062, 0.026
         assert (g64 * x_hat + b64 - r64).abs().max() > 1e-2, name
 
 
@@ -66,7 +66,7 @@ def running_stats(t):
             layer(x)
             rm, rv = bn.update_running_stats(rm, rv, x)
         assert layer.momentum == 0.1 and layer.num_batches_tracked.item() == 3
-        tol = t.tol(f64=1e-13, f32=2e-6)  # float32: a few roundings of O(1) numbers
+        tol = t.tol(f64=1e-13, f32=5e-6)  # float32: a few roundings of numbers ~4; measured <= 2.4e-7 (seeds 0-19)
         assert_close(layer.running_mean, rm, rtol=0, atol=tol)
         assert_close(layer.running_var, rv, rtol=0, atol=tol)
         # the biased variance would leave running_var lower by 0.1 * var / (m - 1) per step: >= 1e-3 here
@@ -91,8 +91,9 @@ def eval_uses_running_stats(t):
     layer.eval()
     x = t.randn(8, 5, stream=5)
     expected = bn.batch_norm_eval(x, layer.running_mean, layer.running_var, layer.weight, layer.bias)
-    assert_close(layer(x), expected, rtol=0, atol=t.tol(f64=1e-13, f32=2e-6))
-    assert_close(layer(x[:1]), layer(x)[:1], rtol=0, atol=t.tol(f64=1e-15, f32=1e-7))
+    assert_close(layer(x), expected, rtol=0, atol=t.tol(f64=1e-13, f32=5e-6))  # f32 measured <= 2.4e-7
+    # the same elementwise formula whatever the batch: at most a few ulps apart (identical on the CPU)
+    assert_close(layer(x[:1]), layer(x)[:1], rtol=0, atol=t.tol(f64=1e-13, f32=1e-6))
     # and it is not the batch-statistics formula
     assert (layer(x) - F.batch_norm(x, None, None, layer.weight, layer.bias, training=True)).abs().max() > 0.1
 
@@ -138,12 +139,12 @@ def conv_per_channel(t):
         for layer in (bn2d, bn1d):
             layer.weight.copy_(gamma)
             layer.bias.copy_(beta)
-    tol = t.tol(f64=1e-12, f32=5e-6)  # float32: sums of 100 values, outputs of size ~5
+    tol = t.tol(f64=1e-12, f32=5e-6)  # float32: sums of 100 values; measured max error 9.5e-7 over seeds 0-19
     y = bn2d(x)
     pixels = x.permute(0, 2, 3, 1).reshape(-1, 6)  # every pixel of every image is one "sample" of its channel
     assert_close(y, bn1d(pixels).reshape(4, 5, 5, 6).permute(0, 3, 1, 2), rtol=0, atol=tol)
     assert_close(y, bn.batch_norm_train(x, gamma, beta), rtol=0, atol=tol)
-    assert_close(bn2d.running_var, bn1d.running_var, rtol=0, atol=t.tol(f64=1e-14, f32=1e-6))
+    assert_close(bn2d.running_var, bn1d.running_var, rtol=0, atol=t.tol(f64=1e-14, f32=2e-6))  # values ~1
     # per-neuron BN (a separate statistic for every channel *and* pixel, over N only) is a different map
     per_neuron = F.batch_norm(x.reshape(4, -1), None, None, training=True).reshape(x.shape)
     assert (gamma.view(1, -1, 1, 1) * per_neuron + beta.view(1, -1, 1, 1) - y).abs().max() > 0.1
@@ -187,7 +188,7 @@ def train_depends_on_batch(t):
     layer.train()
     assert (layer(batch_a)[0] - layer(batch_b)[0]).abs().max() > 1e-2
     layer.eval()
-    assert_close(layer(batch_a)[0], layer(batch_b)[0], rtol=0, atol=1e-15)
+    assert_close(layer(batch_a)[0], layer(batch_b)[0], rtol=0, atol=1e-13)  # same formula, at most a few ulps
 
 
 @check("batch_norm.batch-of-one")

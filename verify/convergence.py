@@ -28,7 +28,7 @@ def _torch_sgd_quadratic(t, curvature, lr, steps):
 def quadratic_step_threshold(t):
     """GD on L x^2 / 2 multiplies x by (1 - lr L) per step: it converges iff lr < 2/L, and diverges above."""
     curv, steps = 4.0, 200                                    # 2/L = 0.5
-    for lr in (0.1, 0.25, 0.45, 0.49, 0.5, 0.51, 0.6):
+    for lr in (0.1, 0.25, 0.49, 0.5, 0.51):
         mine = cv.gradient_descent_quadratic(t.put([[curv]]), t.put([1.0]), lr, steps)[:, 0].cpu()
         assert_close(mine, _torch_sgd_quadratic(t, curv, lr, steps), rtol=1e-12, atol=1e-300)
         closed = torch.tensor([(1 - lr * curv) ** k for k in range(steps + 1)], dtype=torch.float64)

@@ -66,8 +66,8 @@ def capacity_curve(t):
     # measured over seeds 0-19 (medians of 9 data sets of 15 points): best degree 3-5 (test MSE 0.11-0.14);
     # degree 0: train >= 0.52, test >= 0.58; degree 12: train <= 0.017, test >= 1.3;
     # degree 14 interpolates the 15 points: train ~1e-28, test >= 1485
-    assert 2 <= best <= 8
-    assert train[0] > 3 * SIGMA ** 2 and test[0] > 3 * test[best]  # degree 0 underfits: both errors high
+    assert 2 <= best <= 6
+    assert train[0] > 3 * SIGMA ** 2 and test[0] > 3 * SIGMA ** 2 and test[0] > 3 * test[best]  # degree 0 underfits: both errors high
     assert train[14] < 1e-12 < 100 * SIGMA ** 2 < test[14]  # interpolation: zero training error, noise learnt
     assert train[12] < SIGMA ** 2 / 2 and test[12] > 5 * test[best]  # already overfitting at degree 12
 
@@ -104,8 +104,8 @@ def small_subset_test(t):
     loss_bug, _ = gen.train_full_batch(mlp(8, softmax_bug=True), x[:16], y[:16])
     _, acc_small_net = gen.train_full_batch(mlp(8), x, y)
     _, acc_wide_net = gen.train_full_batch(mlp(32), x, y)
-    # measured over seeds 0-9 (CPU): loss_ok <= 0.005, acc_ok 1.0; loss_bug 0.313-0.317;
-    # width 8 on 1024 random labels: accuracy 0.69-0.75; width 32: 1.0
+    # measured over seeds 0-9 (CPU): loss_ok 0.0003-0.0084, acc_ok 1.0; loss_bug 0.3134-0.3175;
+    # width 8 on 1024 random labels: accuracy 0.711-0.751; width 32: 1.0 in every run
     assert acc_ok == 1.0 and loss_ok < 0.05
     # the bug has a hard floor: logits squeezed into [0, 1] give loss >= log(1 + e^-1) = 0.3133 for any weights
     assert loss_bug >= math.log1p(math.exp(-1)) - 1e-4

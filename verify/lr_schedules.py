@@ -30,7 +30,7 @@ def _close(a, b, rtol, atol=0.0):
 
 @check("lr_schedules.constant-lr-noise-floor", devices=("cpu",), kind="statistical")
 def constant_lr_noise_floor(t):
-    """With a constant step, SGD on a noisy quadratic stalls at E[x^2] = lr/(a(2 - lr a)); a decaying step goes below."""
+    """Constant-step SGD on a noisy quadratic stalls at E[x^2] = lr/(a(2 - lr a)); a decaying step goes below."""
     a, lr, x0 = 2.0, 0.1, 5.0
     floor = lr / (a * (2 - lr * a))  # stationary point of v = (1 - lr a)^2 v + lr^2: 0.02778
     const = lrs.sgd_second_moment([lr] * 300, a, x0)
@@ -61,7 +61,7 @@ def _tf_piecewise(x, boundaries, values):
 
 @check("lr_schedules.piecewise-boundary", devices=("cpu",))
 def piecewise_boundary(t):
-    """TF piecewise_constant keeps the old rate at a boundary; MultiStepLR switches at the milestone, one step earlier."""
+    """TF piecewise_constant keeps the old rate at a boundary; MultiStepLR switches at the milestone, a step earlier."""
     boundaries, values = [3, 6], [1.0, 0.5, 0.25]
     steps = range(10)
     tf = [_tf_piecewise(s, boundaries, values) for s in steps]
