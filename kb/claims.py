@@ -9,7 +9,6 @@ it also stops the build when a check's claim is on no page of that language.
 It is a plain Markdown extension (not an MkDocs hook) so the gate works under
 any Python-Markdown based builder.
 """
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +56,7 @@ class State:
     @classmethod
     def load(cls, root: Path, docs: Path) -> "State":
         checks = {}
-        scope = [t for t in os.environ.get("KB_DEV_TOPICS", "").split(",") if t]  # TEMPORARY: parallel page work
         for c in _report.static_checks(root):
-            if scope and c.claim.split(".")[0] not in scope:
-                continue
             checks.setdefault(c.claim, []).append(c)
         prints = {m: _report.fingerprint(m, root) for m in _report.topic_modules(root)}
         reports = {d: _report.load_report(_report.report_path(d, root)) for d in DEVICES}
@@ -162,8 +158,6 @@ def misconceptions(state: State, lang: str) -> list:
     """The misconceptions page body: every "danger" box of the language, with the claim that settles it."""
     out, page_seen = [], None
     for page, qid, qtitle, (_, title, cid) in state.misconceptions.get(lang, []):
-        if os.environ.get("KB_DEV_TOPICS") and cid not in state.checks:  # TEMPORARY
-            continue
         if cid is None:
             raise ClaimError(f"{lang}/{page}: misconception box '{title}' has no [[claim:...]] marker "
                              "naming the check that rejects it")
@@ -258,9 +252,6 @@ class ClaimPreprocessor(Preprocessor):
                 out += misconceptions(self.state, m.group(2))
                 continue
             for cid in CLAIM.findall(line):
-                if os.environ.get("KB_DEV_TOPICS") and cid not in self.state.checks:  # TEMPORARY
-                    line = line.replace(f"[[claim:{cid}]]", "")
-                    continue
                 self.state.gate(cid)
             out.append(CLAIM.sub(lambda m: badge(self.state, m.group(1)), line))
         return out

@@ -29,7 +29,6 @@ def project(tmp_path):
 def run_in(root, *args, timeout=300):
     """Run a command in `root` with the copy's packages first on the import path."""
     env = {**os.environ, "PYTHONPATH": str(root), "NO_MKDOCS_2_WARNING": "1"}
-    env.pop("KB_DEV_TOPICS", None)
     return subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -112,8 +112,10 @@ def no_bias_decay_groups(t):
         with torch.no_grad():
             ref.weight.copy_(w - lr * (w.grad + wd * w))
             ref.bias.copy_(b - lr * b.grad)
-    assert_close(net.weight, ref.weight, rtol=0, atol=1e-15)
-    assert_close(net.bias, ref.bias, rtol=0, atol=1e-15)
+    # nn.Linear uses addmm, the oracle matmul + add: summation order may differ on CUDA (not yet run there)
+    atol = 1e-13 if t.is_cuda else 1e-15
+    assert_close(net.weight, ref.weight, rtol=0, atol=atol)
+    assert_close(net.bias, ref.bias, rtol=0, atol=atol)
     assert (decay_all.bias - net.bias).abs().max() > 1e-4  # decaying everything does move the bias
     groups = reg.param_groups_without_bias_decay(nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), wd)
     assert [len(g["params"]) for g in groups] == [1, 3]  # weight | bias, LayerNorm gain and bias
@@ -248,10 +250,12 @@ def adam_l2_vs_adamw(t):
         return w
 
     adam_wd, adamw = run(torch.optim.Adam, weight_decay=lam), run(torch.optim.AdamW, weight_decay=lam)
-    # equal to rounding, not bitwise (the review measured 2.8e-17)
-    assert_close(adam_wd, run(torch.optim.Adam, lambda w: reg.l2_penalty(w, lam)), rtol=0, atol=1e-15)
-    assert_close(by_hand(decoupled=False), adam_wd, rtol=0, atol=1e-15)
-    assert_close(by_hand(decoupled=True), adamw, rtol=0, atol=1e-15)
+    # equal to rounding, not bitwise (the review measured 2.8e-17 on CPU); CUDA's foreach kernels may round
+    # sqrt and division differently at each of the 10 steps, so allow a few more ulps there (not yet run)
+    atol = 1e-14 if t.is_cuda else 1e-15
+    assert_close(adam_wd, run(torch.optim.Adam, lambda w: reg.l2_penalty(w, lam)), rtol=0, atol=atol)
+    assert_close(by_hand(decoupled=False), adam_wd, rtol=0, atol=atol)
+    assert_close(by_hand(decoupled=True), adamw, rtol=0, atol=atol)
     assert (adamw - adam_wd).abs().max() > 1e-2  # measured over seeds 0-9: 0.025-0.11 after 10 steps
     assert torch.optim.AdamW([w0.clone().requires_grad_(True)]).defaults["weight_decay"] == 0.01
     assert torch.optim.Adam([w0.clone().requires_grad_(True)]).defaults["weight_decay"] == 0
