@@ -31,10 +31,16 @@ DEVICES = ("cpu", "cuda")
 TEXT = {
     "en": {"on": "Stated in", "check": "Check", "source": "Source of the check", "device": "Device",
            "stale": "stale: code changed since this run", "notrun": "not run", "na": "not applicable",
-           "kind": {"exact": "exact", "statistical": "statistical (6σ)", "demonstration": "demonstration"}},
+           "kind": {"exact": "exact", "statistical": "statistical (6σ)", "demonstration": "demonstration"},
+           "claims": "**{n} claims**, each with at least one check:",
+           "report": "{device} ({name}): {passed} of {runs} check runs passed, torch {torch}, run {date}",
+           "no_report": "{device}: no report committed yet; badges say “{device} –”"},
     "zh": {"on": "出处", "check": "检验", "source": "检验的源代码", "device": "设备",
            "stale": "已过期：代码在此次运行后有改动", "notrun": "未运行", "na": "不适用",
-           "kind": {"exact": "精确", "statistical": "统计（6σ）", "demonstration": "演示"}},
+           "kind": {"exact": "精确", "statistical": "统计（6σ）", "demonstration": "演示"},
+           "claims": "**共 {n} 条断言**，每条至少有一个检验：",
+           "report": "{device}（{name}）：{runs} 次检验运行中通过 {passed} 次，torch {torch}，运行于 {date}",
+           "no_report": "{device}：尚未提交报告；徽章显示“{device} –”"},
 }
 
 
@@ -154,10 +160,36 @@ def _state(root: Path, docs: Path) -> State:
     return _CACHE[key]
 
 
+def summary(state: State, lang: str) -> list:
+    """One paragraph: how many claims and check runs, on which machines, from which reports."""
+    t = TEXT[lang]
+    lines = []
+    for device in DEVICES:
+        report = state.reports[device]
+        if report is None:
+            lines.append(t["no_report"].format(device=device.upper()))
+            continue
+        runs = [r for e in report["claims"].values() for c in e["checks"].values() for r in c["results"].values()]
+        passed = sum(r["status"] == "passed" for r in runs)
+        lines.append(t["report"].format(device=device.upper(), name=report["device_name"], passed=passed,
+                                        runs=len(runs), torch=report["environment"]["torch"],
+                                        date=report.get("generated", "?")[:10]))
+    return [t["claims"].format(n=len(state.checks)), ""] + [f"- {line}" for line in lines] + [""]
+
+
+def _page_order(state: State, lang: str):
+    """Rank of a page by its first link on the language's home page (the topic map), then by name."""
+    home = (state.docs / lang / "index.md")
+    links = re.findall(r"\]\(([\w-]+\.md)", home.read_text(encoding="utf-8")) if home.exists() else []
+    first = {page: i for i, page in reversed(list(enumerate(links)))}
+    return lambda page: (first.get(page, len(first)), page)
+
+
 def misconceptions(state: State, lang: str) -> list:
     """The misconceptions page body: every "danger" box of the language, with the claim that settles it."""
     out, page_seen = [], None
-    for page, qid, qtitle, (_, title, cid) in state.misconceptions.get(lang, []):
+    rank = _page_order(state, lang)
+    for page, qid, qtitle, (_, title, cid) in sorted(state.misconceptions.get(lang, []), key=lambda m: rank(m[0])):
         if cid is None:
             raise ClaimError(f"{lang}/{page}: misconception box '{title}' has no [[claim:...]] marker "
                              "naming the check that rejects it")
@@ -198,12 +230,13 @@ def index(state: State, lang: str) -> list:
     if orphans:
         raise ClaimError(f"checks whose claim is on no {lang} page: {'; '.join(orphans)}")
     t = TEXT[lang]
-    out = []
+    out = summary(state, lang)
     topic = None
-    for cid in sorted(state.checks):
+    rank = _page_order(state, lang)
+    for cid in sorted(state.checks, key=lambda c: (rank(c.split(".")[0] + ".md"), c)):
         if cid.split(".")[0] != topic:
             topic = cid.split(".")[0]
-            out += [f"## {topic} {{ #topic-{topic} }}", ""]
+            out += [f"## {_page_title(state, lang, topic + '.md')} {{ #topic-{topic} }}", ""]
         out += [f"### `{cid}` {{ #{cid} }}", ""]
         for page, qid, title in state.stated[lang][cid][:1]:
             target = f"{page}#{qid}" if qid else page
@@ -212,16 +245,17 @@ def index(state: State, lang: str) -> list:
         out += [f"| {t['device']} | " + " | ".join(dtypes) + " |", "|---" * (len(dtypes) + 1) + "|"]
         for device in DEVICES:
             status, merged, _ = state.results(cid, device)
-            name = (state.reports[device] or {}).get("device_name", device.upper())
+            name = (state.reports[device] or {}).get("device_name")
             cells = []
             for d in dtypes:
                 if status in ("passed", "failed") and d in merged:
                     ok = all(r["status"] == "passed" for _, r in merged[d])
                     ms = sum(r["duration_s"] for _, r in merged[d]) * 1000
-                    cells.append(f"{'✓' if ok else '✗'} {ms:.0f} ms")
+                    cells.append(f"{'✓' if ok else '✗'} {ms:.0f} ms" if ms >= 1 else f"{'✓' if ok else '✗'} <1 ms")
                 else:
                     cells.append({"stale": t["stale"], "missing": t["notrun"], "n/a": t["na"]}.get(status, ""))
-            out.append(f"| {device.upper()} ({name}) | " + " | ".join(cells) + " |")
+            label = f"{device.upper()} ({name})" if name else device.upper()
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")
         for c in state.checks[cid]:
             env = state.reports["cpu"]["environment"]
