@@ -10,6 +10,17 @@ def _check_generator(generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
 
+def _padded_size(img, size, padding):
+    """Validate a crop request; return the padded image's (height, width)."""
+    check_tensor(img, "img", min_ndim=2)
+    check_positive_int(size, "size")
+    _check_padding(padding)
+    height, width = img.shape[-2] + 2 * padding, img.shape[-1] + 2 * padding
+    if size > min(height, width):
+        raise ValueError(f"size {size} is larger than the padded image ({height} x {width})")
+    return height, width
+
+
 def _check_padding(padding):
     if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
         raise ValueError(f"padding must be an int >= 0, got {padding!r}")
@@ -40,12 +51,7 @@ def random_horizontal_flip(img, p=0.5, generator=None):
 # --8<-- [start:crop]
 def pad_and_crop(img, top, left, size, padding=0):
     """Zero-pad every side by `padding`, then cut the size x size window whose corner is (top, left)."""
-    check_tensor(img, "img", min_ndim=2)
-    check_positive_int(size, "size")
-    _check_padding(padding)
-    height, width = img.shape[-2] + 2 * padding, img.shape[-1] + 2 * padding
-    if size > min(height, width):
-        raise ValueError(f"size {size} is larger than the padded image ({height} x {width})")
+    height, width = _padded_size(img, size, padding)
     for name, v, limit in (("top", top, height - size), ("left", left, width - size)):
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= limit:
             raise ValueError(f"{name} must be an int in [0, {limit}], got {v!r}")
@@ -56,12 +62,7 @@ def pad_and_crop(img, top, left, size, padding=0):
 def random_crop(img, size, padding=0, generator=None):
     """Random size x size crop of the zero-padded image, every position equally likely (as in the
     CIFAR recipe: pad 4, crop 32)."""
-    check_tensor(img, "img", min_ndim=2)
-    check_positive_int(size, "size")
-    _check_padding(padding)
-    height, width = img.shape[-2] + 2 * padding, img.shape[-1] + 2 * padding
-    if size > min(height, width):
-        raise ValueError(f"size {size} is larger than the padded image ({height} x {width})")
+    height, width = _padded_size(img, size, padding)
     top = int(_uniform(generator, img.device) * (height - size + 1))
     left = int(_uniform(generator, img.device) * (width - size + 1))
     return pad_and_crop(img, top, left, size, padding)
