@@ -52,7 +52,7 @@ def main():
             worst = max(r["duration_s"] for r in c["results"].values())
             slowest.setdefault(c["kind"], []).append((worst, total, test_id))
     build, _ = median_of(n, py, "-m", "mkdocs", "build", "--strict", "-d", "/tmp/kb-bench-site")
-    (ROOT / "docs" / "assets" / "figures" / ".stamp").unlink(missing_ok=True)
+    (ROOT / "docs" / "assets" / "figures" / ".stamps.json").unlink(missing_ok=True)  # redraw every figure
     redraw, _ = timed(py, "-m", "mkdocs", "build", "--strict", "-d", "/tmp/kb-bench-site")
 
     claims = len(report["claims"])

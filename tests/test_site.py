@@ -58,3 +58,12 @@ def test_every_claim_badge_links_to_its_entry(site):
         for groups in targets:
             anchor = next(g for g in groups if g).split("#")[1]
             assert f'id="{anchor}"' in claims_page
+
+
+def test_editing_a_snippet_redraws_only_its_topics_figures(project):
+    from kb import figures
+    assert figures.build(project) == []  # the copy's figures are up to date
+    path = project / "snippets" / "softmax.py"
+    path.write_text(path.read_text() + "\n# edited\n")
+    assert figures.build(project) == ["softmax.svg"]
+    assert figures.build(project) == []

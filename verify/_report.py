@@ -5,6 +5,7 @@ use it cheaply: it reads the checks' claim IDs and line numbers with `ast`, and
 fingerprints each check module together with the snippet modules it imports.
 """
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -45,31 +46,37 @@ def topic_modules(root: Path = ROOT) -> list:
     return sorted(p for p in (root / "verify").glob("*.py") if not p.name.startswith("_"))
 
 
-def _snippet_imports(path: Path, root: Path) -> set:
+@functools.lru_cache(maxsize=None)
+def _imported_names(path: Path, mtime_ns: int) -> tuple:
+    """Dotted names a file imports (cached per file version: the gate asks once per page)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return tuple(names)
+
+
+def snippet_imports(path: Path, root: Path) -> set:
     """Snippet files that `path` imports, directly or through other snippet files."""
     found, todo = set(), [path]
     while todo:
-        tree = ast.parse(todo.pop().read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            for name in names:
-                if name.split(".")[0] != "snippets":
-                    continue
-                dep = root.joinpath(*name.split(".")).with_suffix(".py")
-                if dep.exists() and dep not in found:
-                    found.add(dep)
-                    todo.append(dep)
+        current = todo.pop()
+        for name in _imported_names(current, current.stat().st_mtime_ns):
+            if name.split(".")[0] != "snippets":
+                continue
+            dep = root.joinpath(*name.split(".")).with_suffix(".py")
+            if dep.exists() and dep not in found:
+                found.add(dep)
+                todo.append(dep)
     init = root / "snippets" / "__init__.py"
     return found | ({init} if init.exists() else set())
 
 
 def module_dependencies(module: Path, root: Path = ROOT) -> list:
     """All files whose content a check in `module` depends on, relative to `root`."""
-    deps = {module} | _snippet_imports(module, root) | {root / f for f in CORE_FILES}
+    deps = {module} | snippet_imports(module, root) | {root / f for f in CORE_FILES}
     return sorted(str(p.relative_to(root)) for p in deps)
 
 

@@ -2,12 +2,16 @@
 
 One module per topic in this package registers its figures with `@figure("name.svg")`.
 Labels are mathematical symbols only, so both languages share every figure.
-Drawing is skipped while the snippets and figure modules are unchanged (a stamp
-file holds their hash), so a rebuild costs nothing and does not import torch.
+A topic's figures are redrawn only when its figure module or a snippet module it
+imports changed (.stamps.json holds their hashes), so a rebuild usually costs
+nothing and does not import torch.
 """
 import hashlib
 import importlib
+import json
 from pathlib import Path
+
+from verify import _report
 
 FIGURES = {}  # file name -> function(plt) returning a matplotlib figure
 HERE = Path(__file__).resolve().parent
@@ -21,40 +25,48 @@ def figure(name):
     return register
 
 
-def load_all():
-    for module in sorted(HERE.glob("[!_]*.py")):
-        importlib.import_module(f"kb.figures.{module.stem}")
-    return FIGURES
-
-
-def _inputs_hash(root: Path) -> str:
+def _module_hash(module: Path, root: Path) -> str:
+    """Hash of a figure module, this file and the snippet modules it imports."""
+    parts = {f"kb/figures/{p.name}": p for p in (module, Path(__file__).resolve())}
+    parts.update({f"snippets/{p.name}": p for p in _report.snippet_imports(module, root)})
     h = hashlib.sha256()
-    for p in sorted([*root.glob("snippets/*.py"), *HERE.glob("*.py")]):
-        h.update(p.name.encode() + p.read_bytes())
+    for label in sorted(parts):  # by label, not by absolute path: a copy of the tree hashes the same
+        h.update(label.encode() + b"\0" + parts[label].read_bytes())
     return h.hexdigest()
 
 
-def build(root: Path) -> bool:
-    """Draw every figure into docs/assets/figures unless they are up to date; True if drawn."""
+def build(root: Path) -> list:
+    """Redraw the figures of each topic module whose code changed; return the names drawn."""
     out = root / "docs" / "assets" / "figures"
-    stamp = out / ".stamp"
-    digest = _inputs_hash(root)
-    if stamp.exists():
-        recorded, *names = stamp.read_text().split("\n")
-        if recorded == digest and all((out / n).exists() for n in names):
-            return False
-    load_all()
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    plt.rcParams.update({"svg.hashsalt": "kb", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.svg"):  # a removed figure must not linger
-        old.unlink()
-    for name, draw in FIGURES.items():
-        fig = draw(plt)
-        fig.tight_layout()
-        fig.savefig(out / name, metadata={"Date": None})
-        plt.close(fig)
-    stamp.write_text("\n".join([digest, *sorted(FIGURES)]))
-    return True
+    stamp_path = out / ".stamps.json"
+    stamps = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+    modules = {m.stem: m for m in sorted(HERE.glob("[!_]*.py"))}
+    todo = []
+    for stem, module in modules.items():
+        digest, entry = _module_hash(module, root), stamps.get(stem)
+        if not (entry and entry["hash"] == digest and all((out / n).exists() for n in entry["files"])):
+            todo.append((stem, digest))
+    for stem in set(stamps) - set(modules):  # a removed topic's figures must not linger
+        for name in stamps.pop(stem)["files"]:
+            (out / name).unlink(missing_ok=True)
+    drawn = []
+    if todo:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        plt.rcParams.update({"svg.hashsalt": "kb", "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
+        out.mkdir(parents=True, exist_ok=True)
+    for stem, digest in todo:
+        importlib.import_module(f"kb.figures.{stem}")
+        names = sorted(n for n, fn in FIGURES.items() if fn.__module__ == f"kb.figures.{stem}")
+        for name in names:
+            fig = FIGURES[name](plt)
+            fig.tight_layout()
+            fig.savefig(out / name, metadata={"Date": None})
+            plt.close(fig)
+        stamps[stem] = {"hash": digest, "files": names}
+        drawn += names
+    if todo or not stamp_path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        stamp_path.write_text(json.dumps(stamps, indent=1, sort_keys=True))
+    return drawn
