@@ -58,6 +58,7 @@ class State:
     reports: dict       # device -> report or None
     stated: dict        # lang -> {claim: [(page, question_id, question_title)]}
     misconceptions: dict  # lang -> [(page, question_id, question_title, block title, claim or None)]
+    titles: dict        # lang -> {page: its "# Title"}
 
     @classmethod
     def load(cls, root: Path, docs: Path) -> "State":
@@ -66,13 +67,16 @@ class State:
             checks.setdefault(c.claim, []).append(c)
         prints = {m: _report.fingerprint(m, root) for m in _report.topic_modules(root)}
         reports = {d: _report.load_report(_report.report_path(d, root)) for d in DEVICES}
-        stated, misconceptions = {}, {}
+        stated, misconceptions, titles = {}, {}, {}
         for lang_dir in sorted(p for p in docs.iterdir() if p.is_dir() and p.name in TEXT):
             where = stated.setdefault(lang_dir.name, {})
             found = misconceptions.setdefault(lang_dir.name, [])
+            named = titles.setdefault(lang_dir.name, {})
             for page in sorted(lang_dir.glob("*.md")):
                 question, block = (None, ""), None  # block: [indent, title, claim] of an open danger box
                 for line in page.read_text(encoding="utf-8").splitlines():
+                    if line.startswith("# ") and page.name not in named:
+                        named[page.name] = line[2:].strip()
                     m = QUESTION.match(line)
                     if m:
                         question = (m.group(2), m.group(1))
@@ -86,7 +90,7 @@ class State:
                         where.setdefault(cid, []).append((page.name, *question))
                         if block and block[2] is None:
                             block[2] = cid
-        return cls(root, docs, checks, prints, reports, stated, misconceptions)
+        return cls(root, docs, checks, prints, reports, stated, misconceptions, titles)
 
     def pages_of(self, cid: str) -> str:
         pages = sorted({f"{lang}/{p}" for lang, w in self.stated.items() for p, _, _ in w.get(cid, [])})
@@ -195,17 +199,10 @@ def misconceptions(state: State, lang: str) -> list:
                              "naming the check that rejects it")
         if page != page_seen:
             page_seen = page
-            out += [f"## [{_page_title(state, lang, page)}]({page}) {{ #{page[:-3]} }}", ""]
+            out += [f"## [{state.titles[lang].get(page, page)}]({page}) {{ #{page[:-3]} }}", ""]
         target = f"{page}#{qid}" if qid else page
         out += [f"- **{title}** — [{qtitle or page}]({target}) {badge(state, cid)}", ""]
     return out
-
-
-def _page_title(state: State, lang: str, page: str) -> str:
-    for line in (state.docs / lang / page).read_text(encoding="utf-8").splitlines():
-        if line.startswith("# "):
-            return line[2:].strip()
-    return page
 
 
 def _dtypes(merged: dict) -> str:
@@ -230,13 +227,14 @@ def index(state: State, lang: str) -> list:
     if orphans:
         raise ClaimError(f"checks whose claim is on no {lang} page: {'; '.join(orphans)}")
     t = TEXT[lang]
+    env = state.reports["cpu"]["environment"]
     out = summary(state, lang)
     topic = None
     rank = _page_order(state, lang)
     for cid in sorted(state.checks, key=lambda c: (rank(c.split(".")[0] + ".md"), c)):
         if cid.split(".")[0] != topic:
             topic = cid.split(".")[0]
-            out += [f"## {_page_title(state, lang, topic + '.md')} {{ #topic-{topic} }}", ""]
+            out += [f"## {state.titles[lang].get(topic + '.md', topic)} {{ #topic-{topic} }}", ""]
         out += [f"### `{cid}` {{ #{cid} }}", ""]
         for page, qid, title in state.stated[lang][cid][:1]:
             target = f"{page}#{qid}" if qid else page
@@ -251,14 +249,13 @@ def index(state: State, lang: str) -> list:
                 if status in ("passed", "failed") and d in merged:
                     ok = all(r["status"] == "passed" for _, r in merged[d])
                     ms = sum(r["duration_s"] for _, r in merged[d]) * 1000
-                    cells.append(f"{'✓' if ok else '✗'} {ms:.0f} ms" if ms >= 1 else f"{'✓' if ok else '✗'} <1 ms")
+                    cells.append(f"{'✓' if ok else '✗'} " + (f"{ms:.0f} ms" if ms >= 1 else "<1 ms"))
                 else:
                     cells.append({"stale": t["stale"], "missing": t["notrun"], "n/a": t["na"]}.get(status, ""))
             label = f"{device.upper()} ({name})" if name else device.upper()
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")
         for c in state.checks[cid]:
-            env = state.reports["cpu"]["environment"]
             out += [f"{t['check']}: `{c.test_id}` · {t['kind'][c.kind]} · torch {env['torch']} · "
                     f"fingerprint `{state.prints[c.module]}`", ""]
             source = c.module.read_text(encoding="utf-8").splitlines()[c.lines[0] - 1:c.lines[1]]

@@ -66,9 +66,19 @@ class Trial:
     def is_cuda(self) -> bool:
         return self.device.startswith("cuda")
 
+    def _seed(self, stream: int) -> int:
+        return self.seed * 1_000_003 + stream
+
     def generator(self, stream: int = 0) -> torch.Generator:
         """A CPU generator; `stream` separates independent draws within one check."""
-        return torch.Generator().manual_seed(self.seed * 1_000_003 + stream)
+        return torch.Generator().manual_seed(self._seed(stream))
+
+    def device_generator(self, stream: int = 0) -> torch.Generator:
+        """A generator on the trial's device, for code that draws there (dropout masks, augmentation).
+
+        Its streams start at 500, so on the CPU it never repeats the draws of `generator`.
+        """
+        return torch.Generator(device=self.device).manual_seed(self._seed(500 + stream))
 
     def rng(self, stream: int = 0) -> np.random.Generator:
         return np.random.default_rng([self.seed, stream])
@@ -88,7 +98,7 @@ class Trial:
 
     def seed_modules(self, stream: int = 0) -> None:
         """Seed torch's global RNG before building nn modules (their default init draws from it)."""
-        torch.manual_seed(self.seed * 1_000_003 + stream)
+        torch.manual_seed(self._seed(stream))
 
     def tol(self, *, f64: float, f32: float) -> float:
         """Pick the tolerance for this trial's dtype."""

@@ -48,11 +48,15 @@ def environment(device: str) -> dict:
     return env
 
 
-def prepare(device: str) -> None:
-    """Make float32 on CUDA mean IEEE float32 (no TF32), then warm up so timings are honest."""
+def configure(device: str) -> None:
+    """Make float32 on CUDA mean IEEE float32 (no TF32), before anything runs or is recorded."""
     if device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+
+
+def warm_up(device: str) -> None:
+    """Pay the one-off costs of the first forward, backward and optimizer steps, so timings are honest."""
     net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh()).to(device)
     net(torch.randn(2, 4, device=device)).sum().backward()
     for opt in (torch.optim.SGD, torch.optim.Adam):  # the first step of each costs one-off imports
@@ -83,10 +87,11 @@ def run(device: str, checks: list, *, seed: int, keyword: str, force: bool, log=
     """Run `checks` on `device`; returns the new report (also written to reports/<device>.json)."""
     path = _report.report_path(device)
     old = _report.load_report(path) or {"claims": {}, "environment": {}}
-    env = environment(device)
+    configure(device)
+    env = environment(device)  # records the TF32 flags as the checks will see them
     reusable = old["environment"].get("torch") == env["torch"] and not force
     prints = {m: _report.fingerprint(m) for m in _report.topic_modules()}
-    prepared = False  # warm up only if something will run: a fully cached run stays fast
+    warm = False  # warm up only if something will run: a fully cached run stays fast
 
     claims, stats = {}, {"ran": 0, "reused": 0, "slow": []}
     for chk in checks:
@@ -107,9 +112,9 @@ def run(device: str, checks: list, *, seed: int, keyword: str, force: bool, log=
                 entry["results"][dtype] = cached
                 stats["reused"] += 1
                 continue
-            if not prepared:
-                prepare(device)
-                prepared = True
+            if not warm:
+                warm_up(device)
+                warm = True
             result = run_one(chk, Trial(device, dtype, seed))
             entry["results"][dtype] = result
             stats["ran"] += 1

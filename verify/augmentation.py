@@ -16,11 +16,6 @@ def _image(t, c=3, h=8, w=10, stream=0):
     return t.rand(c, h, w, stream=stream)
 
 
-def _device_generator(t, stream=0):
-    """A generator on the trial's device, on streams (500+) that t.randn / t.rand do not use."""
-    return torch.Generator(device=t.device).manual_seed(t.seed * 1_000_003 + 500 + stream)
-
-
 @check("augmentation.flip-invariants", dtypes=("float32", "float64"))
 def flip_invariants(t):
     """A horizontal flip reverses every row, is its own inverse and keeps exactly the same pixel values."""
@@ -38,7 +33,7 @@ def flip_invariants(t):
 def random_choices_uniform(t):
     """random_horizontal_flip flips a fraction p of the time; random_crop picks every one of the
     (2 padding + 1)^2 positions with probability 1/(2 padding + 1)^2."""
-    img, g = _image(t), _device_generator(t)
+    img, g = _image(t), t.device_generator()
     n, p = 2000, 0.3
     flips = sum(torch.equal(aug.random_horizontal_flip(img, p, g), torch.flip(img, [-1])) for _ in range(n))
     assert abs(flips / n - p) < 6 * math.sqrt(p * (1 - p) / n)  # 6 SE = 0.061; p -> 1 - p is rejected
@@ -69,7 +64,7 @@ def crop_shape_and_content(t):
         assert torch.equal(crop, padded[..., top:top + size, left:left + size])
     assert torch.equal(aug.pad_and_crop(img, 0, 0, 8, 0), img)
     # a crop only contains image pixels and the zeros of the border
-    crop = aug.random_crop(img, 6, 3, _device_generator(t))
+    crop = aug.random_crop(img, 6, 3, t.device_generator())
     assert crop.shape == (3, 6, 6)
     values = set(img.flatten().tolist()) | {0.0}
     assert set(crop.flatten().tolist()) <= values
@@ -80,7 +75,7 @@ def gaussian_noise_moments(t):
     """Added noise has mean 0 and variance std^2 (not std), independent of the image."""
     img = t.rand(3, 200, 200)
     std = 0.1
-    noise = (aug.add_gaussian_noise(img, std, _device_generator(t)) - img).flatten()
+    noise = (aug.add_gaussian_noise(img, std, t.device_generator()) - img).flatten()
     n = noise.numel()
     assert abs(noise.mean().item()) < 6 * std / math.sqrt(n)
     # sample variance of a normal: SD = std^2 sqrt(2 / (n - 1)); 6 SE = 2.8 % of std^2. A bug that used
@@ -104,7 +99,7 @@ def brightness_clamps(t):
     assert torch.equal(aug.adjust_brightness(img, 1.0), img)
     assert (img * 1.6 > 1).any()  # so the clamp is really needed
     # random brightness: one factor per image, drawn from [1 - d, 1 + d]
-    g = _device_generator(t)
+    g = t.device_generator()
     for _ in range(20):
         out = aug.random_brightness(img, 0.4, g)
         inside = (out > 0) & (out < 1) & (img > 0.05)

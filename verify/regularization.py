@@ -356,18 +356,13 @@ def early_stopping_like_l2(t):
 
 # ---------------------------------------------------------------- dropout
 
-def _device_generator(t, stream=0):
-    """A generator on the trial's device, on streams (500+) that t.randn / t.rand do not use."""
-    return torch.Generator(device=t.device).manual_seed(t.seed * 1_000_003 + 500 + stream)
-
-
 @check("regularization.inverted-dropout-expectation", kind="statistical")
 def inverted_dropout_expectation(t):
     """Inverted dropout drops a fraction p, multiplies survivors by 1/(1-p) and so keeps E[output] = input."""
     p, n = 0.3, 100_000
     ones = torch.ones(n, dtype=t.dtype, device=t.device)
     t.seed_modules()
-    for out in (reg.inverted_dropout(ones, p, generator=_device_generator(t)), nn.Dropout(p).train()(ones)):
+    for out in (reg.inverted_dropout(ones, p, generator=t.device_generator()), nn.Dropout(p).train()(ones)):
         dropped = (out == 0).double().mean().item()
         assert abs(dropped - p) < 6 * math.sqrt(p * (1 - p) / n)  # 6 SE = 0.0087
         assert_close(out[out != 0], torch.full_like(out[out != 0], 1 / (1 - p)), rtol=1e-12, atol=0)
@@ -376,7 +371,7 @@ def inverted_dropout_expectation(t):
         assert abs(out.mean().item() - 1) < 6 * math.sqrt(p / (1 - p) / n)
     # on a general input: averaging K independent masks recovers x coordinate by coordinate
     x, k = t.randn(10), 20_000
-    outs = reg.inverted_dropout(x.expand(k, 10).contiguous(), p, generator=_device_generator(t, 1))
+    outs = reg.inverted_dropout(x.expand(k, 10).contiguous(), p, generator=t.device_generator(1))
     se = x.abs() * math.sqrt(p / (1 - p) / k)
     assert ((outs.mean(0) - x).abs() < 6 * se).all()
 
@@ -401,7 +396,7 @@ def dropout_p_is_drop_probability(t):
     x = t.randn(1000)
     assert torch.equal(nn.Dropout(0.0).train()(x), x)
     assert torch.equal(nn.Dropout(1.0).train()(x), torch.zeros_like(x))
-    g = _device_generator(t)
+    g = t.device_generator()
     assert torch.equal(reg.inverted_dropout(x, 0.0, generator=g), x)
     assert torch.equal(reg.inverted_dropout(x, 1.0, generator=g), torch.zeros_like(x))
     # nn.Dropout(0.8) keeps about 20 %, not 80 %: 6 SE of a 1000-draw fraction is 0.076
@@ -520,7 +515,7 @@ def dropconnect_masks_weights(t):
     prob = _mask_probs(masks, p).to(t.dtype)
     outs = torch.stack([reg.dropconnect_linear(x, w, b, m.view(2, 5), p) for m in masks])
     assert_close((prob.unsqueeze(1) * outs).sum(0), w @ x + b, rtol=0, atol=1e-12)
-    unit_mask = reg.keep_mask(5, p, _device_generator(t), t.device)
+    unit_mask = reg.keep_mask(5, p, t.device_generator(), t.device)
     column_mask = unit_mask.expand(2, 5)
     assert_close(reg.dropconnect_linear(x, w, b, column_mask, p),
                  w @ reg.dropout_with_mask(x, unit_mask, p) + b, rtol=1e-14, atol=1e-14)

@@ -46,7 +46,8 @@ def build(root: Path) -> list:
         digest, entry = _module_hash(module, root), stamps.get(stem)
         if not (entry and entry["hash"] == digest and all((out / n).exists() for n in entry["files"])):
             todo.append((stem, digest))
-    for stem in set(stamps) - set(modules):  # a removed topic's figures must not linger
+    removed = set(stamps) - set(modules)
+    for stem in removed:  # a removed topic's figures must not linger
         for name in stamps.pop(stem)["files"]:
             (out / name).unlink(missing_ok=True)
     drawn = []
@@ -66,7 +67,7 @@ def build(root: Path) -> list:
             plt.close(fig)
         stamps[stem] = {"hash": digest, "files": names}
         drawn += names
-    if todo or not stamp_path.exists():
+    if todo or removed or not stamp_path.exists():
         out.mkdir(parents=True, exist_ok=True)
         stamp_path.write_text(json.dumps(stamps, indent=1, sort_keys=True))
     return drawn
