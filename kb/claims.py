@@ -24,6 +24,8 @@ except ImportError:  # pragma: no cover - other builders
     _Base = Exception
 
 CLAIM = re.compile(r"\[\[claim:([a-z0-9][a-z0-9._-]*)\]\]")
+# [[value:topic.claim.name]], optionally :format (Python spec, default .3g) and @dtype (default float64 if run)
+VALUE = re.compile(r"\[\[value:([a-z0-9_]+\.[a-z0-9_-]+)\.([A-Za-z_][A-Za-z0-9_]*)(?::([^\]@]+))?(?:@(float32|float64))?\]\]")
 INDEX = re.compile(r"^\[\[(claims|misconceptions)-index:([a-z]+)\]\]$")
 MISCONCEPTION = re.compile(r'^(\s*)!!! danger "(.*)"\s*$')
 QUESTION = re.compile(r"^##\s+(.*?)\s*\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
@@ -86,7 +88,7 @@ class State:
                     if m:
                         block = [len(m.group(1)), m.group(2), None]
                         found.append((page.name, *question, block))
-                    for cid in CLAIM.findall(line):
+                    for cid in CLAIM.findall(line) + [m[0] for m in VALUE.findall(line)]:
                         where.setdefault(cid, []).append((page.name, *question))
                         if block and block[2] is None:
                             block[2] = cid
@@ -139,6 +141,20 @@ class State:
         cuda, _, detail = self.results(cid, "cuda")
         if cuda == "failed":
             raise ClaimError(f"{where} FAILS its check on CUDA (reports/cuda.json): {detail}")
+
+    def value(self, cid: str, name: str, dtype=None):
+        """The number a check of `cid` recorded as `name` on the CPU (float64 run unless `dtype` says)."""
+        self.gate(cid)
+        _, merged, _ = self.results(cid, "cpu")
+        dtype = dtype or ("float64" if "float64" in merged else "float32")
+        found = {r["values"][name] for _, r in merged.get(dtype, []) if name in r.get("values", {})}
+        if len(found) != 1:
+            recorded = sorted({v for _, r in merged.get(dtype, []) for v in r.get("values", {})})
+            raise ClaimError(f"value '{cid}.{name}' (on {self.pages_of(cid)}): "
+                             + (f"recorded differently by several checks: {sorted(found)}" if found else
+                                f"no check of '{cid}' recorded '{name}' in {dtype} on the CPU "
+                                f"(recorded: {', '.join(recorded) or 'none'}); call t.record('{name}', ...)"))
+        return found.pop()
 
     def orphans(self, lang: str) -> list:
         return sorted(c.test_id + f" (claim '{cid}')" for cid, cs in self.checks.items()
@@ -265,6 +281,15 @@ def index(state: State, lang: str) -> list:
     return out
 
 
+def format_value(state: State, cid: str, name: str, spec, dtype) -> str:
+    """A recorded number, formatted (default 3 significant digits), or a ClaimError naming the page."""
+    value = state.value(cid, name, dtype)
+    try:
+        return format(value, spec or ".3g")
+    except ValueError as e:
+        raise ClaimError(f"value '{cid}.{name}' (on {state.pages_of(cid)}): bad format {spec!r}: {e}") from None
+
+
 class ClaimPreprocessor(Preprocessor):
     def __init__(self, md, state):
         super().__init__(md)
@@ -284,6 +309,7 @@ class ClaimPreprocessor(Preprocessor):
                 continue
             for cid in CLAIM.findall(line):
                 self.state.gate(cid)
+            line = VALUE.sub(lambda m: format_value(self.state, *m.groups()), line)
             out.append(CLAIM.sub(lambda m: badge(self.state, m.group(1)), line))
         return out
 

@@ -5,7 +5,8 @@ passes a `Trial` that fixes the device, the dtype and the seed. Data are drawn o
 the CPU from a seeded generator and then moved, so every device sees the same input.
 """
 import inspect
-from dataclasses import dataclass
+import numbers
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,17 @@ class Trial:
     device: str
     dtype_name: str
     seed: int
+    values: dict = field(default_factory=dict)
+
+    def record(self, name: str, value):
+        """Keep a number this check measured; a page shows it with [[value:<claim>.<name>]]. Returns it."""
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ValueError(f"value name must be an identifier such as 'steps', got {name!r}")
+        number = value.item() if isinstance(value, (torch.Tensor, np.generic)) else value
+        if isinstance(number, bool) or not isinstance(number, numbers.Real):
+            raise TypeError(f"value {name!r} must be a real number, got {type(value).__name__}")
+        self.values[name] = int(number) if isinstance(number, numbers.Integral) else float(number)
+        return value
 
     @property
     def dtype(self) -> torch.dtype:

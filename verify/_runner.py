@@ -75,7 +75,8 @@ def run_one(check, trial) -> dict:
         message = f"{type(e).__name__}: {e} ({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})".strip()
     if trial.is_cuda:
         torch.cuda.synchronize()
-    return {"status": status, "duration_s": round(time.perf_counter() - start, 4), "message": message[:2000]}
+    return {"status": status, "duration_s": round(time.perf_counter() - start, 4), "message": message[:2000],
+            "values": trial.values}
 
 
 def claim_status(entry: dict) -> str:
