@@ -25,6 +25,12 @@ def flip_invariants(t):
     assert torch.equal(aug.horizontal_flip(flipped), img)  # flip twice = identity, bitwise
     assert torch.equal(flipped.flatten().sort().values, img.flatten().sort().values)  # same multiset
     assert torch.equal(flipped[..., 0], img[..., -1]) and not torch.equal(flipped, img)
+    # a 180-degree rotation is a vertical flip *and* a horizontal flip: a vertical flip alone gives the
+    # mirror image of the rotated one, equal to it only for left-right symmetric images (a 6 becomes a
+    # mirrored 9 under a vertical flip, a 9 under the rotation)
+    rot = torch.rot90(img, 2, dims=(-2, -1))
+    assert torch.equal(aug.horizontal_flip(torch.flip(img, dims=[-2])), rot)
+    assert not torch.equal(torch.flip(img, dims=[-2]), rot)
     batch = t.rand(4, 3, 5, 6, stream=1)  # works on batches: only the last axis is touched
     assert torch.equal(aug.horizontal_flip(batch), torch.flip(batch, dims=[-1]))
 
@@ -89,16 +95,22 @@ def gaussian_noise_moments(t):
 @check("augmentation.brightness-clamps", dtypes=("float32", "float64"))
 def brightness_clamps(t):
     """Brightness scales pixels by a factor and clamps them to [0, 1]; factor 1 changes nothing."""
-    img = _image(t, h=32, w=32)
-    ref = img.double().cpu().numpy()
+    from PIL import Image, ImageEnhance
+    # oracle: Pillow's ImageEnhance.Brightness on an 8-bit grey image (blend with black, clipped to 0..255);
+    # the image is quantized to k/255 so both see the same input; Pillow rounds to 8 bits, hence 1/255
+    u8 = t.rng().integers(0, 256, (32, 32), dtype=np.uint8)
+    img = torch.from_numpy(u8.astype(np.float64) / 255).to(t.device, t.dtype)
     for factor in (0.0, 0.5, 1.0, 1.6, 3.0):
         out = aug.adjust_brightness(img, factor)
-        assert (out >= 0).all() and (out <= 1).all()
-        assert_close(out.double().cpu(), torch.from_numpy(np.clip(factor * ref, 0, 1)), rtol=0,
-                     atol=t.tol(f64=0, f32=1e-7))  # float32: one rounding of the product
+        pil = np.asarray(ImageEnhance.Brightness(Image.fromarray(u8, "L")).enhance(factor)) / 255
+        assert torch.isfinite(out).all() and (out >= 0).all() and (out <= 1).all()
+        assert_close(out.double().cpu(), torch.from_numpy(pil), rtol=0, atol=1 / 255)
+        # the plausible wrong version (no clamp) is rejected by the same oracle whenever pixels saturate
+        if factor > 1:
+            assert np.abs((factor * u8 / 255) - pil).max() > 0.1
     assert torch.equal(aug.adjust_brightness(img, 1.0), img)
-    assert (img * 1.6 > 1).any()  # so the clamp is really needed
-    # random brightness: one factor per image, drawn from [1 - d, 1 + d]
+    assert t.record("saturated_at_16", (img * 1.6 > 1).double().mean()).item() > 0.2  # so the clamp is needed
+    # random brightness: one factor per image, drawn from [max(0, 1 - d), 1 + d]
     g = t.device_generator()
     for _ in range(20):
         out = aug.random_brightness(img, 0.4, g)
@@ -106,6 +118,8 @@ def brightness_clamps(t):
         ratio = out[inside] / img[inside]
         assert ratio.max() - ratio.min() < t.tol(f64=1e-12, f32=1e-5)
         assert 0.6 - 1e-6 <= ratio.mean().item() <= 1.4 + 1e-6
+    # range edge: max_delta > 1 still never gives a negative factor (lower end clamped at 0)
+    assert (aug.random_brightness(img, 3.0, g) >= 0).all()
 
 
 @check("augmentation.noise-injection-is-tikhonov", devices=("cpu",))

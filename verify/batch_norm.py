@@ -1,4 +1,5 @@
 """Checks for docs/*/batch_norm.md. Oracles: torch.nn.BatchNorm1d/2d, F.batch_norm, autograd, closed forms."""
+import copy
 import math
 
 import torch
@@ -13,8 +14,8 @@ from verify._registry import check
 def _data(t, n=32, c=5):
     """Unit-variance columns plus one column whose batch variance (~1e-6) is below eps = 1e-5.
 
-    On unit-variance data alone, eps outside the root changes the output by only ~eps/2 (2e-5), so a
-    comparison with F.batch_norm could not tell the two placements apart (catalog review, row 4).
+    On unit-variance data alone, eps outside the root changes x_hat by a relative eps/2 at most (5e-6; about
+    1e-5 in absolute terms), so a comparison with F.batch_norm could not tell the two placements apart.
     """
     x = t.randn(n, c)
     x[:, -1] *= 1e-3
@@ -47,11 +48,19 @@ def algorithm(t):
     # the wrong formulas, computed from float64 numbers so the comparison is not about rounding
     x64, g64, b64, r64 = (v.double() for v in (x, gamma, beta, ref))
     mu, var = x64.mean(0), x64.var(0, unbiased=False)
-    wrong = {"x + mu (upstream)": (x64 + mu) / torch.sqrt(var + 1e-5),
-             "eps outside the root (upstream)": (x64 - mu) / (torch.sqrt(var) + 1e-5),
-             "unbiased variance": (x64 - mu) / torch.sqrt(x64.var(0) + 1e-5)}
-    for name, x_hat in wrong.items():  # seed 0: 0.45, 1.7, 0.045; smallest over seeds 0-299: 0.092, 0.062, 0.026
-        assert (g64 * x_hat + b64 - r64).abs().max() > 1e-2, name
+    wrong = {"err_plus_mu": (x64 + mu) / torch.sqrt(var + 1e-5),            # upstream: x + mu
+             "err_eps_outside": (x64 - mu) / (torch.sqrt(var) + 1e-5),      # upstream: eps outside the root
+             "err_unbiased": (x64 - mu) / torch.sqrt(x64.var(0) + 1e-5)}   # the m - 1 variance
+    for name, x_hat in wrong.items():  # seed 0: 0.60, 3.13, 0.052; smallest over seeds 0-299: 0.092, 0.062, 0.026
+        err = t.record(name, (g64 * x_hat + b64 - r64).abs().max().item())
+        assert err > 1e-2, name
+    # why the low-variance channel is needed: on the unit-variance channels eps outside the root changes x_hat by
+    # the relative amount 1 - sqrt(v + eps)/(sqrt(v) + eps) ~ eps (1/sqrt(v) - 1/(2v)) <= eps/2 (equality at v = 1)
+    u, mu_u, var_u = x64[:, :-1], mu[:-1], var[:-1]
+    inside, outside = (u - mu_u) / torch.sqrt(var_u + 1e-5), (u - mu_u) / (torch.sqrt(var_u) + 1e-5)
+    rel = t.record("eps_rel_change", ((inside - outside) / inside).abs().max().item())
+    absolute = t.record("eps_abs_change", (inside - outside).abs().max().item())  # seed 0: 1.4e-5 at |x_hat| 2.9
+    assert 1e-6 < rel <= 5e-6 * (1 + 1e-6) and 1e-6 < absolute < 1e-4
 
 
 @check("batch_norm.running-stats", dtypes=("float32", "float64"))
@@ -222,9 +231,17 @@ def convergence_demo(t):
         t.seed_modules(stream=1)
         net = bn.sigmoid_mlp(20, 32, 6, 2, batch_norm=use_bn).to(t.device, t.dtype)
         final[use_bn] = bn.train_classifier(net, x, y, steps=150, batch_size=64, generator=t.generator(2))[-1]
+    # train_classifier must report the test-time (eval-mode, running-statistics) loss: recompute it here, and
+    # check that the train-mode loss (batch statistics of all 512 rows) is a different number
+    with torch.no_grad():
+        eval_loss = F.cross_entropy(copy.deepcopy(net).eval()(x), y).item()
+        train_loss = F.cross_entropy(copy.deepcopy(net).train()(x), y).item()
+    assert not net.training
+    assert abs(final[True] - eval_loss) < 1e-6  # float32: the same computation, at most a few roundings apart
+    assert abs(final[True] - train_loss) > 1e-4  # measured 9e-4 - 5e-2 over seeds 0-11
+    no_bn, with_bn = t.record("loss_without_bn", final[False]), t.record("loss_with_bn", final[True])
     # measured over seeds 0-29: no BN 0.690-0.731 (ln 2 = 0.693), BN 0.040-0.136, gap 0.576-0.684
-    assert final[True] < 0.3
-    assert final[False] - final[True] > 0.35
+    assert abs(no_bn - math.log(2)) < 0.05 and with_bn < 0.2 and no_bn - with_bn > 0.5
 
 
 def _dropout_bn_running_var(t, keep):
@@ -240,14 +257,21 @@ def _dropout_bn_running_var(t, keep):
 @check("batch_norm.dropout-variance-shift", dtypes=("float32", "float64"), kind="statistical")
 def dropout_variance_shift(t):
     """BN after inverted dropout (keep q = 0.5) learns Var = (sigma^2 + mu^2)/q - mu^2 = 9 but sees 4 at test time."""
+    # oracle for the formula: the law of total variance over the mask, Var(Y) = E[Var(Y|M)] + Var(E[Y|M])
+    # = q sigma^2/q^2 + mu^2 (1 - q)/q, a different route to the same number; mu != 0 and q != 1/2 included
+    for mu_, var_, q in ((1.0, 4.0, 0.5), (-0.7, 2.3, 0.8), (3.0, 0.5, 0.1)):
+        train, test = bn.dropout_variance_shift(mu_, var_, q)
+        assert math.isclose(train, var_ / q + mu_ ** 2 * (1 - q) / q, rel_tol=1e-12) and test == var_
+        assert not math.isclose(train, var_ / q, rel_tol=1e-3)  # "the variance grows by 1/q" forgets the mean
     mean, var, keep = 1.0, 4.0, 0.5
     train_var, test_var = bn.dropout_variance_shift(mean, var, keep)
-    assert (train_var, test_var) == (9.0, 4.0)
+    t.record("train_var", train_var), t.record("test_var", test_var)
     rv = _dropout_bn_running_var(t, keep)
     # Y = mask * X / q has raw moments E[X^k] / q^(k-1): E[Y^2..4] = 10, 52, 584, central mu4 = 433.
     # Var(s^2) of one batch of 500 ~ (mu4 - sigma^4 (n-3)/(n-1)) / n = 0.70; the mean of 128 batches has SD 0.074,
     # small enough that 6 SE around 9 and 6 SE around the wrong value 8 do not overlap.
-    se = math.sqrt((433 - 81 * 497 / 499) / 500 / 128)
+    se = t.record("se", math.sqrt((433 - 81 * 497 / 499) / 500 / 128))
+    assert round(se, 3) == 0.074
     assert ((rv - train_var).abs() < 6 * se).all(), rv
     for wrong in (test_var, var / keep):  # "dropout keeps the variance", "variance grows by 1/q": both rejected
         assert ((rv - wrong).abs() > 6 * se).all()
@@ -265,8 +289,16 @@ def small_batch_error(t):
         per_batch = (x_hat - z).pow(2).mean(0)  # population statistics are (0, 1)
         se = per_batch.std() / math.sqrt(k)  # empirical SE of k independent replicates
         assert abs(per_batch.mean().item() - bn.expected_normalization_error(m)) < 6 * se.item(), m
-        errors.append(bn.expected_normalization_error(m))
+        errors.append(t.record(f"error_m{m}", bn.expected_normalization_error(m)))
     assert all(a > b for a, b in zip(errors, errors[1:])) and errors[0] / errors[-1] > 30
+    # the closed form against an independent route: E[s_B] by numerical integration of the chi density
+    for m, err in zip((2, 4, 16, 64), errors):
+        k = m - 1  # m s_B^2 ~ chi^2_k, so s_B = sqrt(c / m) with c ~ chi^2_k
+        c = torch.linspace(1e-9, 400, 400_001, dtype=torch.float64)
+        density = torch.exp((k / 2 - 1) * torch.log(c) - c / 2 - (k / 2) * math.log(2) - math.lgamma(k / 2))
+        mean_s = torch.trapezoid(torch.sqrt(c / m) * density, c).item()
+        assert abs(err - (2 - 2 * mean_s)) < 1e-6, m
+    assert round(errors[0], 2) == 0.87 and round(errors[-1], 3) == 0.024
 
 
 @check("batch_norm.sorted-batches", devices=("cpu",), kind="statistical")
@@ -280,9 +312,19 @@ def sorted_batches(t):
     batch_means = x.view(-1, size).mean(1)
     # each batch mean is N(+-2, 1/100) and the global mean is within 6 * 0.01 of 0, so |diff| > 2 - 0.6 - 0.06
     assert ((batch_means - x.mean()).abs() > 1.3).all()
-    # BN per sorted batch: both classes end up with mean 0 exactly, the feature no longer separates them
-    y_sorted = F.batch_norm(x.view(-1, size).T, None, None, training=True).T.reshape(-1)
+    # BN per sorted batch (the snippet, checked against F.batch_norm): both classes end up with mean 0, the
+    # feature no longer separates them
+    one, zero = torch.ones(size, dtype=x.dtype), torch.zeros(size, dtype=x.dtype)
+    y_sorted = bn.batch_norm_train(x.view(-1, size).T, one, zero).T.reshape(-1)
+    assert_close(y_sorted, F.batch_norm(x.view(-1, size).T, None, None, training=True).T.reshape(-1),
+                 rtol=0, atol=1e-12)
     assert y_sorted[label].mean().abs() < 1e-12 and y_sorted[~label].mean().abs() < 1e-12
+    # and nn.BatchNorm1d fed one epoch of sorted batches keeps, for eval mode, a running mean close to the
+    # LAST class's mean (+2), not the global mean 0: 0.9^50 of the first class survives the momentum 0.1 EMA
+    layer = nn.BatchNorm1d(1, dtype=x.dtype)
+    for batch in x.view(-1, size, 1):
+        layer(batch)
+    assert abs(t.record("sorted_running_mean", layer.running_mean.item()) - 2) < 0.1
     # shuffled: a random batch is a sample without replacement, E[(mean_B - mean)^2] = (var/n_B)(N-n_B)/(N-1)
     expected = x.var(unbiased=False).item() / size * (n - size) / (n - 1)
     replicates, gaps = [], []
@@ -294,7 +336,12 @@ def sorted_batches(t):
         gaps.append((ys[ls].mean() - ys[~ls].mean()).item())
     reps = torch.tensor(replicates, dtype=torch.float64)
     assert abs(reps.mean().item() - expected) < 6 * reps.std().item() / 10  # 100 replicates: SE = SD / 10
-    assert min(gaps) > 1.5  # 4 / sqrt(5) = 1.79 for whole-population statistics
+    gaps = torch.tensor(gaps, dtype=torch.float64)  # a tensor min is not blind to NaN as Python's min is
+    assert gaps.min() > 1.5  # 4 / sqrt(5) = 1.79 for whole-population statistics
+    layer = nn.BatchNorm1d(1, dtype=x.dtype)
+    for batch in xs.view(-1, size, 1):
+        layer(batch)
+    assert abs(layer.running_mean.item()) < 0.1  # shuffled batches: close to the global mean 0
 
 
 @check("batch_norm.bias-before-bn-redundant")

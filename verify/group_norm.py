@@ -74,28 +74,48 @@ def batch_independent(t):
 
 @check("group_norm.no-running-stats")
 def no_running_stats(t):
-    """LN and GN keep no running statistics, so train and eval mode compute the same function; BN does not."""
+    """By default LN, IN and GN keep no running statistics, so train and eval mode compute the same function; BN
+    does not, and neither does InstanceNorm2d(track_running_stats=True)."""
     x = _maps(t)
-    for layer in (nn.GroupNorm(3, 6), nn.LayerNorm([6, 5, 5])):
+    for layer in (nn.GroupNorm(3, 6), nn.LayerNorm([6, 5, 5]), nn.InstanceNorm2d(6)):
         layer = layer.to(t.device, t.dtype)
         assert list(layer.buffers()) == []
         assert_close(layer.train()(x), layer.eval()(x), rtol=0, atol=1e-13)  # bitwise equal on the CPU
     bn = nn.BatchNorm2d(6).to(t.device, t.dtype)
     train_out = bn.train()(x)
     assert (bn.eval()(x) - train_out).abs().max() > 0.1
+    # "no running statistics" is a default, not a law: InstanceNorm can be asked to keep them, like BN
+    tracked = nn.InstanceNorm2d(6, track_running_stats=True).to(t.device, t.dtype)
+    assert {name for name, _ in tracked.named_buffers()} == {"running_mean", "running_var", "num_batches_tracked"}
+    train_out = tracked.train()(x)
+    assert (tracked.eval()(x) - train_out).abs().max() > 0.1
 
 
 @check("group_norm.batch-variance-noise", kind="statistical")
 def batch_variance_noise(t):
-    """The unbiased batch variance of m Gaussian values has relative SD sqrt(2/(m-1)): 141 % at m = 2, 25 % at 32."""
+    """The unbiased batch variance of m Gaussian values has relative SD sqrt(2/(m-1)): 141 % at m = 2, 25 % at 32.
+
+    The variances are the ones BatchNorm itself estimates: k independent channels of one BatchNorm1d, each seeing
+    a batch of m values, with momentum 1 so that running_var is exactly the last batch's unbiased variance.
+    """
     k = 20_000
     for m in (2, 8, 32):
-        s2 = t.randn(k, m, stream=m).var(1)  # sigma^2 = 1, so s2 is already relative
+        x = t.randn(m, k, stream=m)  # sigma^2 = 1, so the variances are already relative
+        layer = nn.BatchNorm1d(k, momentum=1.0, affine=False).to(t.device, t.dtype).train()
+        layer(x)
+        s2 = layer.running_var
+        assert_close(s2, x.var(0), rtol=1e-10, atol=1e-12)  # what BN stores is the m - 1 variance of the batch
         sd = s2.std().item()
         # SE of a sample SD ~ SD sqrt((kappa - 1)/(4k)), kappa = 3 + 12/(m-1) the kurtosis of s^2: 6 SE = 7.9 % at m = 2
         kappa = 3 + 12 / (m - 1)
         rel_se = math.sqrt((kappa - 1) / (4 * k))
-        expected = gn.batch_variance_relative_sd(m)
+        expected = t.record(f"rel_sd_m{m}", gn.batch_variance_relative_sd(m))
         assert abs(sd / expected - 1) < 6 * rel_se, (m, sd)
         if m == 2:  # sqrt(2/m) (dividing by m, not m - 1) gives 100 %, far outside the bound
             assert abs(sd / math.sqrt(2 / m) - 1) > 6 * rel_se
+    assert round(100 * gn.batch_variance_relative_sd(2)) == 141 and round(100 * gn.batch_variance_relative_sd(32)) == 25
+    # GroupNorm's statistics come from one sample: the same sample gets the same mean and variance in a batch of 2
+    # as in a batch of 32, so they do not get noisier as the batch shrinks
+    maps = _maps(t, n=32)
+    norm = nn.GroupNorm(3, 6, affine=False).to(t.device, t.dtype)
+    assert_close(norm(maps[:2])[0], norm(maps)[0], rtol=0, atol=1e-12)

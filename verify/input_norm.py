@@ -44,7 +44,19 @@ def min_max(t):
     assert torch.equal(s.amin(0), torch.zeros(3, dtype=t.dtype)) and torch.equal(s.amax(0), torch.ones(3, dtype=t.dtype))
     assert torch.equal(s.argsort(0), x.argsort(0))
     with_outlier = inn.min_max_scale(torch.cat([x[:, 0], t.put([1000.0])]))
-    assert with_outlier[-1] == 1 and with_outlier[:-1].max() <= 1e-3  # 1000 points now share [0, 0.001]
+    squeezed = t.record("outlier_squeezed_range", with_outlier[:-1].max().item())
+    assert with_outlier[-1] == 1 and squeezed <= 1e-3  # 1000 points now share [0, 0.001]
+    # exact values on negative data, and along dim=1: -3, -1, 1, 5 -> 0, 1/4, 1/2, 1
+    row = torch.tensor([[-3.0, -1.0, 1.0, 5.0], [5.0, 1.0, -1.0, -3.0]], dtype=torch.float64)
+    assert torch.equal(inn.min_max_scale(row, dim=1)[0], torch.tensor([0.0, 0.25, 0.5, 1.0], dtype=torch.float64))
+    assert torch.equal(inn.min_max_scale(row, dim=1)[1], torch.tensor([1.0, 0.5, 0.25, 0.0], dtype=torch.float64))
+    # a constant feature has no range: rejected instead of a division by zero that would give NaN
+    try:
+        inn.min_max_scale(torch.ones(5, 2, dtype=torch.float64))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a constant feature was accepted")
 
 
 @check("input_norm.z-score-keeps-shape", devices=("cpu",))
@@ -61,6 +73,10 @@ def z_score_keeps_shape(t):
         return (c ** 3).mean() / (c ** 2).mean() ** 1.5
 
     assert abs(skew(z) - skew(x.numpy())) < 1e-10 and skew(z) > 1.5  # a normal has skewness 0
+    assert round(t.record("skewness", skew(z)), 1) == 2.0  # the exponential's skewness is 2
+    normal_below_minus_1 = t.record("normal_below_minus_1", 0.5 * math.erfc(1 / math.sqrt(2)))  # 15.9 %
+    assert round(normal_below_minus_1, 3) == 0.159
+    assert round(t.record("below_zero", (z < 0).mean()), 2) == 0.63  # 1 - 1/e
     # the wrong reading "z-scored data are N(0, 1)": N(0,1) puts 15.9 % below -1 and 50 % below 0
     assert (z < -1.0001).mean() == 0.0 and abs((z < 0).mean() - (1 - math.exp(-1))) < 1e-3
     # and an affine map cannot change that: z-scoring twice changes nothing
@@ -73,9 +89,24 @@ def nonlinear_maps(t):
     x = torch.logspace(0, 6, 1000, dtype=torch.float64)
     s = inn.log_scale(x)
     assert s[0] == 0 and s[-1] == 1 and (s.diff() > 0).all()
-    assert_close(s, torch.from_numpy(np.log10(x.numpy()) / 6), rtol=0, atol=1e-15)
+    # exact values, not a second copy of the formula: powers of ten land on k / 3, and arctan hits known angles
+    assert_close(inn.log_scale(torch.tensor([1.0, 10.0, 100.0, 1000.0], dtype=torch.float64)),
+                 torch.tensor([0, 1 / 3, 2 / 3, 1], dtype=torch.float64), rtol=0, atol=1e-15)
+    r3 = math.sqrt(3)
+    assert_close(inn.arctan_scale(torch.tensor([-r3, -1, 0, 1 / r3, 1, r3], dtype=torch.float64)),
+                 torch.tensor([-2 / 3, -1 / 2, 0, 1 / 3, 1 / 2, 2 / 3], dtype=torch.float64), rtol=0, atol=1e-15)
+    # range edges: below 1 the log map would go negative, so it is refused; arctan stays inside (-1, 1) ...
+    for bad in (torch.tensor([0.5, 10.0], dtype=torch.float64), torch.ones(3, dtype=torch.float64)):
+        try:
+            inn.log_scale(bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"log_scale accepted {bad}")
     a = inn.arctan_scale(torch.linspace(-1e6, 1e6, 10001, dtype=torch.float64))
     assert (a.abs() < 1).all() and (a.diff() > 0).all() and a[5000] == 0
+    # ... in exact arithmetic; in float64 arctan(1e17) rounds to pi/2, so very large inputs come out as exactly 1
+    assert inn.arctan_scale(torch.tensor([1e17], dtype=torch.float64)).item() == 1.0
 
 
 @check("input_norm.large-feature-dominates-distance", devices=("cpu",))
@@ -88,7 +119,7 @@ def large_feature_dominates_distance(t):
         var = data.var(0, correction=0)
         assert_close(share, (var[0] / var.sum()).item(), rtol=1e-10, atol=0)  # sum_ij (xi-xj)^2 = 2 N^2 Var
         if expected is None:
-            assert share < 1e-5  # x1 (range 1) is invisible next to x2 (range 1000)
+            assert t.record("raw_share", share) < 1e-5  # x1 (range 1) is invisible next to x2 (range 1000): ~1e-6
         else:
             assert abs(share - expected) < 1e-12
 
@@ -100,6 +131,7 @@ def standardization_speeds_gd(t):
     raw = _iterations(x, y, inn.optimal_step(x), max_steps=2000)
     std = _iterations(inn.z_score(x), y, inn.optimal_step(inn.z_score(x)))
     assert raw is not None and std is not None and raw >= 50 * std  # seed 0: 625 vs 5 (kappa 90 vs 1.1)
+    t.record("iteration_ratio", raw / std)
     # the step is tied to the loss scaling: for f = ||Xw - y||^2/(2N) the Hessian is X^T X/N. With plain
     # MSE ||Xw - y||^2/N (Hessian twice as large) the same step 2/(L+mu) makes GD diverge.
     w = torch.zeros(2, dtype=torch.float64)
@@ -111,25 +143,36 @@ def standardization_speeds_gd(t):
 
 @check("input_norm.condition-number-sets-rate", devices=("cpu",))
 def condition_number_sets_rate(t):
-    """The error along the flattest eigenvector shrinks by exactly (kappa-1)/(kappa+1) per step; GD zig-zags."""
+    """Any stable step (< 2/L) shrinks the flattest component by 1 - lr mu >= 1 - 2/kappa; the best fixed step
+    2/(L+mu) shrinks both extreme components by exactly (kappa-1)/(kappa+1); near 2/L GD zig-zags."""
     x, y = _regression(t)
-    for data in (x, inn.z_score(x)):
+    for name, data in (("raw", x), ("std", inn.z_score(x))):
+        # oracle: numpy's eigen-decomposition and least-squares solution, not the snippet's torch eigvalsh
         eig, vec = np.linalg.eigh(data.numpy().T @ data.numpy() / len(y))
-        kappa = eig[-1] / eig[0]
+        kappa = t.record(f"kappa_{name}", eig[-1] / eig[0])
         rho = (kappa - 1) / (kappa + 1)
         w_star = np.linalg.lstsq(data.numpy(), y.numpy(), rcond=None)[0]
         path = inn.gradient_descent(data, y, inn.optimal_step(data), 60).numpy()
         slow = (path - w_star) @ vec[:, 0]  # component along the smallest-curvature direction
-        assert_close(torch.from_numpy(slow), torch.from_numpy(slow[0] * rho ** np.arange(61)),
-                     rtol=1e-9, atol=1e-12 * abs(slow[0]))
-        # and the iteration count meets the theorem's bound ceil(log(1e-6) / log rho) (design: equal)
-        bound = math.ceil(math.log(1e-6) / math.log(rho))
-        assert bound == _bound(data)
-        assert _iterations(data, y, inn.optimal_step(data)) <= bound
-    # zig-zag on the raw problem: with step 1.9/L the steep component flips sign every step, w2 oscillates
+        steep = (path - w_star) @ vec[:, -1]
+        for comp, factor in ((slow, rho), (steep, -rho)):  # 1 - lr mu = rho and 1 - lr L = -rho at lr = 2/(L+mu)
+            assert_close(torch.from_numpy(comp), torch.from_numpy(comp[0] * factor ** np.arange(61)),
+                         rtol=1e-9, atol=1e-12 * abs(comp[0]))
+        # so in 2-D ||e_t|| = rho^t ||e_0|| exactly, and the first t within 1e-6 of w* is ceil(log 1e-6 / log rho)
+        iters = t.record(f"iterations_{name}", _iterations(data, y, inn.optimal_step(data), max_steps=2000))
+        assert iters == math.ceil(math.log(1e-6) / math.log(rho)), (name, iters)
+    # seed 0: kappa 90 raw, 1.1 standardized (625 and 5 steps); over seeds 0-11: 90-116 and 1.01-1.52
+    assert 50 < t.values["kappa_raw"] < 200 and t.values["kappa_std"] < 2.5
+    # a larger stable step does not escape the flat direction: at lr = 1.9/L its factor is 1 - 1.9/kappa, barely
+    # below 1 - 2/kappa; the steep component is multiplied by -0.9 and flips sign every step (the zig-zag)
     eig, vec = np.linalg.eigh(x.numpy().T @ x.numpy() / len(y))
+    kappa = eig[-1] / eig[0]
     w_star = np.linalg.lstsq(x.numpy(), y.numpy(), rcond=None)[0]
     path = inn.gradient_descent(x, y, 1.9 / eig[-1], 200).numpy()
+    flat = (path[:40] - w_star) @ vec[:, 0]
+    assert_close(torch.from_numpy(flat), torch.from_numpy(flat[0] * (1 - 1.9 / kappa) ** np.arange(40)),
+                 rtol=1e-9, atol=1e-12 * abs(flat[0]))
+    assert 1 - 1.9 / kappa > 1 - 2 / kappa
     steep = (path[:40] - w_star) @ vec[:, -1]
     assert_close(torch.from_numpy(steep), torch.from_numpy(steep[0] * (-0.9) ** np.arange(40)),
                  rtol=1e-9, atol=1e-12 * abs(steep[0]))
@@ -150,7 +193,7 @@ def standardized_inputs_avoid_saturation(t):
     # sigma' < 0.01 <=> |z| > 4.60. Pre-activations have SD ~10 raw (P = 0.65) and ~1 z-scored (P = 4e-6).
     # The fraction over 12 800 units has SD < 0.01 (units share rows and columns; measured 0.63-0.66 and
     # at most 1 saturated unit over seeds 0-9): all bounds are > 10 SD away.
-    assert 0.55 < raw < 0.75 and std < 0.01
+    assert 0.55 < t.record("saturated_raw", raw) < 0.75 and std < 0.01  # seed 0: 0.64; seeds 0-11: 0.635-0.653
 
 
 @check("input_norm.lrn-matches-torch", dtypes=("float32", "float64"))
@@ -194,3 +237,19 @@ def lrn_shrinks_all_responses(t):
     pair[1, 1] = pair[1, 3] = 50.0
     out = inn.local_response_norm(pair)
     assert out[1, 2].item() < 0.99 * out[0, 2].item()
+    # torch's own LRN (alpha/n convention) as an independent oracle for the bound and the suppression
+    torch_lrn = nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
+    tb = torch_lrn(a)
+    assert (tb.abs() <= a.abs() * bound * (1 + t.tol(f64=1e-14, f32=1e-6))).all()
+    tout = torch_lrn(pair)
+    assert tout[1, 2].item() < 0.99 * tout[0, 2].item()
+    # "strong responses get stronger" is false even for one isolated unit: b(a) = a/(k + alpha a^2)^beta peaks at
+    # a* = sqrt(k / (alpha (2 beta - 1))) = 200 and falls beyond it, so a 400 comes out smaller than a 200
+    peak = t.record("peak_input", math.sqrt(2.0 / (1e-4 * (2 * 0.75 - 1))))
+    assert math.isclose(peak, 200.0, rel_tol=1e-12)
+    amp = torch.zeros(4, 9, 1, 1, dtype=t.dtype, device=t.device)
+    amp[:, 4, 0, 0] = t.put([150.0, 200.0, 250.0, 400.0])
+    resp = torch_lrn(amp)[:, 4, 0, 0]
+    assert_close(inn.local_response_norm(amp)[:, 4, 0, 0], resp, rtol=t.tol(f64=1e-14, f32=1e-5), atol=0)
+    assert resp[1] > resp[0] and resp[1] > resp[2] > resp[3]
+    t.record("bound", bound)

@@ -25,7 +25,8 @@ def _rates(make, lr, steps):
 
 
 def _close(a, b, rtol, atol=0.0):
-    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol,
+                               equal_nan=False)  # a NaN on both sides must not read as a match
 
 
 @check("lr_schedules.constant-lr-noise-floor", devices=("cpu",), kind="statistical")
@@ -34,10 +35,12 @@ def constant_lr_noise_floor(t):
     a, lr, x0 = 2.0, 0.1, 5.0
     floor = lr / (a * (2 - lr * a))  # stationary point of v = (1 - lr a)^2 v + lr^2: 0.02778
     const = lrs.sgd_second_moment([lr] * 300, a, x0)
-    assert abs(const[-1] / floor - 1) < 1e-12
+    assert math.isfinite(const[-1]) and abs(const[-1] / floor - 1) < 1e-12
+    assert round(t.record("floor", const[-1]), 4) == 0.0278
     decay = [0.5 / (1 + 0.05 * k) for k in range(2000)]  # Robbins-Monro: sum lr = inf, sum lr^2 < inf
     decaying = lrs.sgd_second_moment(decay, a, x0)
     assert decaying[-1] < 0.1 * floor  # 0.00127 = 0.046 x floor, and still falling like 1/t
+    assert round(t.record("decayed", decaying[-1]), 4) == 0.0013
     # Monte Carlo: x_t is Gaussian with mean ~0 (5 * 0.8^300) and variance v, so mean(x^2) has SE v*sqrt(2/n)
     rng = t.rng()
     for schedule, n, exact in (([lr] * 300, 10_000, const[-1]), (decay, 2_000, decaying[-1])):
@@ -64,13 +67,23 @@ def piecewise_boundary(t):
     """TF piecewise_constant keeps the old rate at a boundary; MultiStepLR switches at the milestone, a step earlier."""
     boundaries, values = [3, 6], [1.0, 0.5, 0.25]
     steps = range(10)
-    tf = [_tf_piecewise(s, boundaries, values) for s in steps]
+    # oracle for the TF rule "values[i] when boundaries[i-1] < x <= boundaries[i]": torch.bucketize with
+    # right=False returns exactly that i (an independent implementation of the same interval convention)
+    idx = torch.bucketize(torch.arange(10), torch.tensor(boundaries), right=False).tolist()
+    tf = [values[i] for i in idx]
+    assert [_tf_piecewise(s, boundaries, values) for s in steps] == tf
     assert [lrs.piecewise_constant(s, boundaries, values) for s in steps] == tf
     assert tf == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25]
+    # range edges: step 0, exactly on each boundary, one past it, far beyond the last one, a float step
+    for step, want in ((0, 1.0), (3, 1.0), (3.5, 0.5), (4, 0.5), (6, 0.5), (6.000001, 0.25), (10 ** 9, 0.25)):
+        assert lrs.piecewise_constant(step, boundaries, values) == want
+    # the plausible wrong version (switch *at* the boundary, bisect_right) differs exactly at the boundaries
+    wrong = [values[i] for i in torch.bucketize(torch.arange(10), torch.tensor(boundaries), right=True).tolist()]
+    assert [s for s in steps if wrong[s] != tf[s]] == [3, 6]
     shifted = _rates(lambda o: sched.MultiStepLR(o, milestones=[4, 7], gamma=0.5), 1.0, 10)
     assert shifted.tolist() == tf  # milestones = boundaries + 1 reproduce TF exactly
     same = _rates(lambda o: sched.MultiStepLR(o, milestones=[3, 6], gamma=0.5), 1.0, 10)
-    assert [s for s in steps if same[s] != tf[s]] == [3, 6]  # the naive translation is off by one step
+    assert same.tolist() == wrong  # the naive translation is the off-by-one rule
     # values that are not a geometric sequence need LambdaLR; the snippet's recorder agrees with the one here
     odd = [0.1, 0.3, 0.02]
     lam = lambda s: _tf_piecewise(s, boundaries, odd) / odd[0]  # noqa: E731
@@ -101,13 +114,24 @@ def staircase_vs_continuous(t):
     lr, r, T = 0.1, 0.96, 100
     cont = np.array([lrs.exponential_decay(lr, s, T, r) for s in range(1001)])
     stair = np.array([lrs.exponential_decay(lr, s, T, r, staircase=True) for s in range(1001)])
-    _close(cont[::T], stair[::T], rtol=1e-15)              # same values at multiples of T ...
-    assert abs(cont[50] - 0.1 * 0.96 ** 0.5) < 1e-15 and stair[50] == 0.1   # ... 0.09798 vs 0.1 in between
-    assert (np.diff(cont) < 0).all()                       # continuous: a factor r^(1/T) at every step
-    _close(cont[1:] / cont[:-1], np.full(1000, r ** (1 / T)), rtol=1e-12)
-    jumps = np.flatnonzero(np.diff(stair)) + 1             # staircase: constant, then one factor r
+    # oracles: torch's ExponentialLR(r^(1/T)) stepped every step and StepLR(T, r)
+    torch_cont = _rates(lambda o: sched.ExponentialLR(o, gamma=r ** (1 / T)), lr, 1001)
+    torch_stair = _rates(lambda o: sched.StepLR(o, step_size=T, gamma=r), lr, 1001)
+    _close(cont, torch_cont, rtol=1e-12)
+    _close(stair, torch_stair, rtol=1e-12)
+    _close(torch_cont[::T], torch_stair[::T], rtol=1e-12)   # the same values at multiples of T ...
+    mid = t.record("continuous_at_50", torch_cont[50])      # ... 0.0980 vs 0.1 in between
+    assert round(mid, 4) == 0.0980 and torch_stair[50] == stair[50] == 0.1
+    # "multiplied by decay_rate every decay_steps steps" is the staircase, not the default: they differ
+    # everywhere except at multiples of T
+    differ = np.flatnonzero(np.abs(torch_cont - torch_stair) > 1e-12 * lr)
+    assert set(differ.tolist()) == set(range(1001)) - set(range(0, 1001, T))
+    assert (np.diff(torch_cont) < 0).all()                 # continuous: a factor r^(1/T) at every step
+    jumps = np.flatnonzero(np.diff(torch_stair)) + 1       # staircase: constant, then one factor r
     assert jumps.tolist() == list(range(T, 1001, T))
-    _close(stair[jumps] / stair[jumps - 1], np.full(len(jumps), r), rtol=1e-12)
+    # a float step between two boundaries: staircase stays flat, the default keeps decaying
+    assert lrs.exponential_decay(lr, 149.5, T, r, staircase=True) == lr * r
+    assert lrs.exponential_decay(lr, 149.5, T, r) < lrs.exponential_decay(lr, 149, T, r)
 
 
 @check("lr_schedules.natural-exp-is-exponential", devices=("cpu",))
@@ -127,26 +151,38 @@ def natural_exp_is_exponential(t):
 @check("lr_schedules.natural-exp-faster-only-for-large-rate", devices=("cpu",))
 def natural_exp_faster_only_for_large_rate(t):
     """With the same number r, natural-exp decays faster than exponential only when e^-r < r, i.e. r > 0.5671."""
-    omega = 0.5671432904097838  # the omega constant W(1), the root of e^-r = r
-    assert abs(math.exp(-omega) - omega) < 1e-15
-    for r in np.linspace(0.05, 0.99, 95):
-        nat = np.array([lrs.natural_exp_decay(1.0, s, 10, r) for s in range(1, 101)])
-        exp_ = np.array([lrs.exponential_decay(1.0, s, 10, r) for s in range(1, 101)])
+    # the omega constant W(1), the root of e^-r = r, by bisection (independent of any hard-coded value)
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if math.exp(-mid) > mid else (lo, mid)
+    omega = t.record("omega", lo)
+    assert abs(omega - 0.5671432904097838) < 1e-15 and round(omega, 3) == 0.567
+    # oracle: torch's ExponentialLR with the two per-step factors e^(-r/T) and r^(1/T)
+    for r in (0.1, 0.3, 0.5, 0.56, 0.575, 0.7, 0.96):
+        nat = _rates(lambda o: sched.ExponentialLR(o, gamma=math.exp(-r / 10)), 1.0, 101)[1:]
+        exp_ = _rates(lambda o: sched.ExponentialLR(o, gamma=r ** (1 / 10)), 1.0, 101)[1:]
+        _close(nat, [lrs.natural_exp_decay(1.0, s, 10, r) for s in range(1, 101)], rtol=1e-12)
+        _close(exp_, [lrs.exponential_decay(1.0, s, 10, r) for s in range(1, 101)], rtol=1e-12)
         assert (nat < exp_).all() if r > omega else (nat > exp_).all()
     # typical decay_rate 0.96: e^-0.96 = 0.383 per period, 2.5x faster than 0.96 per period
-    assert lrs.natural_exp_decay(1.0, 10, 10, 0.96) < 0.4 < 0.96 == lrs.exponential_decay(1.0, 10, 10, 0.96)
+    per_period = t.record("factor_at_096", lrs.natural_exp_decay(1.0, 10, 10, 0.96))
+    assert round(per_period, 2) == 0.38 and lrs.exponential_decay(1.0, 10, 10, 0.96) == 0.96
 
 
 @check("lr_schedules.upstream-natural-exp-wrong", devices=("cpu",))
 def upstream_natural_exp_wrong(t):
     """The formula lr * e^(-r / t) copied in many notes rises with t towards lr: it is not a decay."""
     lr, r, T = 0.1, 0.5, 10
-    steps = np.arange(1, 1001)
-    upstream = lr * np.exp(-r / steps)
+    # what a decay must look like: torch's ExponentialLR(e^(-r/T)), which the snippet matches
+    decay = _rates(lambda o: sched.ExponentialLR(o, gamma=math.exp(-r / T)), lr, 1001)[1:]
+    _close([lrs.natural_exp_decay(lr, s, T, r) for s in range(1, 1001)], decay, rtol=1e-12)
+    assert (np.diff(decay) < 0).all() and decay[-1] < 1e-20
+    # the circulating formula, run as a torch LambdaLR schedule: it rises towards lr instead
+    upstream = _rates(lambda o: sched.LambdaLR(o, lambda s: math.exp(-r / (s + 1))), lr, 1000)
     assert (np.diff(upstream) > 0).all() and upstream[-1] > 0.999 * lr
-    correct = np.array([lrs.natural_exp_decay(lr, int(s), T, r) for s in steps])
-    assert (np.diff(correct) < 0).all() and correct[-1] < 1e-20
-    # the TF 1.x docstring's "exp(-decay_rate * global_step)" (no / decay_steps) is also not what the code did
+    assert np.abs(upstream - decay).max() > 0.5 * lr
+    # the TF 1.x docstring's "exp(-decay_rate * global_step)" (no / decay_steps) is a different, faster decay
     assert abs(lrs.natural_exp_decay(lr, 10, T, r) - lr * math.exp(-r * 10)) > 0.1 * lr * math.exp(-r)
 
 
@@ -170,15 +206,22 @@ def polynomial_cycle_peaks_lower(t):
     lr, end, T, power = 0.1, 0.01, 100, 2.0
     f = lambda s: lrs.polynomial_decay(lr, s, T, end_lr=end, power=power, cycle=True)  # noqa: E731
     assert f(0) == lr  # TF: "if global_step is zero set the multiplier to 1"
-    peaks = []
-    for k in range(1, 6):
+    # oracle for cycle k: torch's PolynomialLR with horizon (k+1) T, scaled to (lr - end) and shifted by end
+    for k in range(0, 5):
+        horizon = (k + 1) * T
+        poly = _rates(lambda o: sched.PolynomialLR(o, total_iters=horizon, power=power), lr - end, horizon + 1)
+        ours = [f(s) for s in range(k * T + 1, horizon + 1)]
+        _close(ours, poly[k * T + 1:] + end, rtol=1e-10, atol=1e-15)
+    peaks = [f(k * T + 1) for k in range(1, 6)]
+    for k, peak in enumerate(peaks, start=1):
         assert abs(f(k * T) - end) < 1e-15  # every cycle still ends exactly at end_lr ...
-        peak = end + (lr - end) * ((T - 1) / ((k + 1) * T)) ** power
-        assert abs(f(k * T + 1) / peak - 1) < 1e-12
-        peaks.append(f(k * T + 1))
-    _close(peaks[:3], [0.03205, 0.01980, 0.01551], rtol=0, atol=6e-6)
+        assert abs(peak / (end + (lr - end) * ((T - 1) / ((k + 1) * T)) ** power) - 1) < 1e-12
+    for i, want in enumerate((0.0321, 0.0198, 0.0155)):
+        assert round(t.record(f"peak_{i + 1}", peaks[i]), 4) == want
     assert all(p2 < p1 for p1, p2 in zip(peaks, peaks[1:]))  # ... but restarts lower each time:
     assert peaks[0] < 0.33 * lr                               # never back to the initial rate
+    # the sawtooth that "returns to the initial rate" would give lr after each boundary: rejected
+    assert np.max(peaks) < lr - (lr - end) / 2  # np.max propagates NaN (Python max would not)
 
 
 @check("lr_schedules.cosine-matches-torch", devices=("cpu",))

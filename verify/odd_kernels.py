@@ -48,8 +48,14 @@ def symmetric_same_padding(t):
             if out == 9:
                 keeps.append(p)
         assert keeps == ([(k - 1) // 2] if k % 2 else [])
+        # the snippet's split against PyTorch's padding='same': the one tap whose one-hot kernel is the
+        # identity sits at index `left` (y_i = x_{i + tap - left}), so PyTorch reveals its left padding
+        row = torch.arange(1.0, 12.0, dtype=torch.float64)
+        ident = [tap for tap in range(k)
+                 if torch.equal(_conv1d_same(row, torch.eye(k, dtype=torch.float64)[tap]), row)]
+        assert len(ident) == 1 and ok.same_padding(k) == (ident[0], k - 1 - ident[0])
         left, right = ok.same_padding(k)
-        assert left + right == k - 1 and (left == right) == (k % 2 == 1)
+        assert (left == right) == (k % 2 == 1)
     # the catalog's example: 3x3 with padding 1 keeps 9x9; 4x4 gives 8x8 with padding 1 and 10x10 with padding 2
     assert [ok.conv_output_size(9, k, p) for k, p in ((3, 1), (4, 1), (4, 2))] == [9, 8, 10]
 
@@ -82,10 +88,19 @@ def centre_tap_identity(t):
     x = t.randn(2, 3, 9, 9)
     for k in (1, 3, 5, 7):
         c = ok.kernel_centre(k)
-        assert c == (k - 1) // 2 and c == k - 1 - c   # as many taps before the centre as after it
-        w = torch.zeros(3, 1, k, k, dtype=t.dtype, device=t.device)
-        w[:, :, c, c] = 1
-        _same(t, F.conv2d(x, w, padding=c, groups=3), x)  # one product with 1 per output: exact on the CPU
+        assert c == k - 1 - c   # as many taps before the centre as after it
+        # oracle: with symmetric padding (k-1)/2, search all k^2 one-hot kernels with F.conv2d for the ones
+        # that reproduce the input; exactly one does, and it is the snippet's centre
+        found = []
+        for i in range(k):
+            for j in range(k):
+                w = torch.zeros(3, 1, k, k, dtype=t.dtype, device=t.device)
+                w[:, :, i, j] = 1
+                y = F.conv2d(x, w, padding=(k - 1) // 2, groups=3)
+                if (y - x).abs().max().item() < 1e-5:   # any other tap shifts by >= 1 pixel: off by O(1)
+                    found.append((i, j))
+                    _same(t, y, x)  # one product with 1 per output: exact on the CPU
+        assert found == [(c, c)]
     for k in (2, 4, 6, 8):
         assert ok.kernel_centre(k) is None
         # under padding='same' exactly one tap is the identity, and it has (k-1)//2 taps before it, k//2 after

@@ -107,13 +107,28 @@ def gap_backward_is_mean(t):
     y1 = nn.AdaptiveAvgPool2d(1)(x)
     assert type(y1.grad_fn).__name__.startswith("MeanBackward")
     assert type(nn.AdaptiveAvgPool2d(2)(x).grad_fn).__name__.startswith("AdaptiveAvgPool2DBackward")
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:  # the mean's backward is allowed in deterministic mode (the docs' CUDA warning is about other sizes)
+    if t.is_cuda:
+        # only CUDA has a non-deterministic adaptive-pool backward that deterministic mode refuses; on the
+        # CPU every backward is allowed, so this part could not fail there and is not run
+        previous = torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(True)
+        try:  # the mean's backward is allowed in deterministic mode (the docs' CUDA warning is about other sizes)
+            y1.backward(torch.ones_like(y1))
+        finally:
+            torch.use_deterministic_algorithms(previous)
+    else:
         y1.backward(torch.ones_like(y1))
-    finally:
-        torch.use_deterministic_algorithms(previous)
-    assert_close(x.grad, torch.full_like(x, 1 / 25), rtol=1e-15, atol=0)  # each pixel gets g / (H W)
+    grad = x.grad
+    assert torch.isfinite(grad).all()
+    assert_close(grad, torch.full_like(x, 1 / 25), rtol=1e-15, atol=0)  # each pixel gets g / (H W)
+    # the same as backpropagating through an explicit mean, for a non-square map and a random output gradient
+    z = t.randn(2, 3, 4, 7, stream=1).requires_grad_(True)
+    g = t.randn(2, 3, 1, 1, stream=2)
+    nn.AdaptiveAvgPool2d(1)(z).backward(g)
+    z2 = z.detach().clone().requires_grad_(True)
+    pl.global_avg_pool(z2).backward(g.view(2, 3))
+    assert_close(z.grad, z2.grad, rtol=1e-14, atol=0)
+    assert_close(z.grad, g.expand_as(z) / 28, rtol=1e-14, atol=0)
 
 
 @check("pooling.gap-parameter-count", devices=("cpu",))

@@ -57,18 +57,42 @@ def bias_variance(t):
 
 @check("regularization.more-data-less-variance", devices=("cpu",))
 def more_data_less_variance(t):
-    """For least squares with p features, the mean prediction variance on the training points is s^2 p / n."""
+    """For least squares with p features, the prediction variance averaged over the training inputs is
+    s^2 p / n; at a new input x it is s^2 x^T (X^T X)^-1 x."""
     sigma, p = 0.5, 8
     beta = t.randn(p, stream=99).cpu()
     variances = []
     for n in (40, 80, 160):
         X = t.randn(n, p, stream=n).cpu()
-        H = X @ torch.linalg.solve(X.T @ X, X.T)  # hat matrix: y_hat = H y
-        bias2, var = reg.bias_variance(H, X @ beta, X @ beta, sigma)
+        # hat matrix from a QR factorisation (oracle independent of the normal equations): H = Q Q^T
+        q = torch.linalg.qr(X).Q
+        bias2, var = reg.bias_variance(q @ q.T, X @ beta, X @ beta, sigma)
         assert bias2.item() < 1e-20                        # a correct model has no bias
         assert_close(var.item(), sigma ** 2 * p / n, rtol=1e-10, atol=0)  # tr(H) = p
         variances.append(var.item())
+        # at new inputs the variance is larger: s^2 mean_i x_i^T (X^T X)^-1 x_i over the test points
+        xt = t.randn(500, p, stream=n + 1).cpu()
+        _, var_new = reg.bias_variance(xt @ torch.linalg.pinv(X), X @ beta, xt @ beta, sigma)
+        ref = sigma ** 2 * torch.einsum("ij,jk,ik->i", xt, torch.linalg.inv(X.T @ X), xt).mean()
+        assert_close(var_new, ref, rtol=1e-10, atol=0)
     assert_close(variances[0] / variances[1], 2.0, rtol=1e-10, atol=0)  # doubling n halves the variance
+
+
+@check("regularization.more-data-less-variance", devices=("cpu",), kind="statistical")
+def more_data_less_variance_new_inputs(t):
+    """Averaged over Gaussian designs and new Gaussian inputs the variance is s^2 p / (n - p - 1) (the mean of
+    an inverse Wishart), not s^2 p / n; it still roughly halves when n doubles (n >> p)."""
+    sigma, p, designs = 1.0, 8, 400
+    means = {}
+    for n in (40, 80):
+        g = t.generator(stream=n)
+        X = torch.randn(designs, n, p, generator=g, dtype=torch.float64)
+        tr = torch.linalg.inv(X.transpose(1, 2) @ X).diagonal(dim1=1, dim2=2).sum(1)  # E_x[x^T S^-1 x] = tr S^-1
+        exact = sigma ** 2 * p / (n - p - 1)
+        assert abs(tr.mean().item() - exact) < 6 * tr.std().item() / math.sqrt(designs)
+        assert abs(tr.mean().item() - sigma ** 2 * p / n) > 6 * tr.std().item() / math.sqrt(designs)  # p/n rejected
+        means[n] = t.record(f"var_new_n{n}", exact)
+    assert 2 < t.record("ratio_40_80", means[40] / means[80]) < 2.5
 
 
 # ---------------------------------------------------------------- biases
@@ -153,6 +177,16 @@ def l1_prox_zeros_l2_shrinks(t):
         assert abs(grid[np.argmin(0.5 * (grid - bi) ** 2 + lam * np.abs(grid))] - u1) < 1e-4 + 1e-12
         assert abs(grid[np.argmin(0.5 * (grid - bi) ** 2 + lam / 2 * grid ** 2)] - u2) < 1e-4 + 1e-12
     assert torch.equal(l1 == 0, b.abs() <= lam)           # every |b| <= lam lands exactly on 0
+    # one ISTA step with step size eta on 1/2 (w - c)^2 + alpha |w| is the soft threshold at eta * alpha,
+    # not at alpha: brute force over the grid of argmin_u 1/2 (u - z)^2 / eta + alpha |u|, z = w - eta (w - c)
+    eta, alpha_, c = 0.25, 2.0, 0.3
+    for w0 in (-2.0, -1.0, -0.4, 0.2, 0.9, 1.5, 3.0):
+        z = w0 - eta * (w0 - c)
+        brute = grid[np.argmin(0.5 * (grid - z) ** 2 / eta + alpha_ * np.abs(grid))]
+        ours = reg.soft_threshold(torch.tensor([z], dtype=torch.float64), eta * alpha_).item()
+        assert abs(brute - ours) < 1e-4 + 1e-12
+        if abs(z) > eta * alpha_ and abs(z) <= alpha_:  # the "threshold alpha" misreading would give 0 here
+            assert ours != 0.0
     assert ((l2 == 0) == (b == 0)).all()                   # L2 reaches 0 only if it started there
     # orthonormal design: the lasso is soft-thresholded least squares, ridge is OLS / (1 + lam)
     Q = torch.linalg.qr(t.randn(200, 10).cpu()).Q
@@ -195,7 +229,7 @@ def lasso_exact_zeros(t):
         opt.zero_grad()
         (((y - X @ v) ** 2).sum() / (2 * n) + reg.l1_penalty(v, alpha)).backward()
         opt.step()
-    assert (v.detach() == 0).sum().item() == 0
+    assert torch.isfinite(v).all() and (v.detach() == 0).sum().item() == 0  # (a NaN would also be "non-zero")
 
 
 @check("regularization.weight-decay-is-squared-l2")
@@ -387,7 +421,8 @@ def dropout_eval_identity(t):
     net.eval()
     assert torch.equal(net(x), net[0](x))
     net.train()
-    assert not torch.equal(net(x), net[0](x))  # the same module is random in training
+    out = net(x)
+    assert torch.isfinite(out).all() and not torch.equal(out, net[0](x))  # the same module is random in training
 
 
 @check("regularization.dropout-p-is-drop-probability")
@@ -465,13 +500,26 @@ def dropout_average_over_masks(t):
 @check("regularization.keep-prob-half", devices=("cpu",))
 def keep_prob_half(t):
     """Every keep probability in (0, 1) can produce all 2^n sub-networks; 0.5 maximizes the mask's entropy."""
-    q = np.linspace(0.001, 0.999, 999)
-    entropy = -(q * np.log2(q) + (1 - q) * np.log2(1 - q))
-    assert q[np.argmax(entropy)] == 0.5 and entropy.max() == 1.0
-    masks = _masks(10)
-    for keep in (0.2, 0.5, 0.8):
+    n = 10
+    masks = _masks(n)
+    entropies = {}
+    for keep in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         prob = _mask_probs(masks, 1 - keep)
-        assert (prob > 0).all() and len(prob) == 2 ** 10
+        assert_close(prob.sum().item(), 1.0, rtol=1e-13, atol=0)
+        assert (prob > 0).all() and len(prob) == 2 ** n          # every sub-network has positive probability
+        # entropy of the whole mask by exhaustive enumeration (oracle), against n H(keep) of independent bits
+        h = -(prob * prob.log2()).sum().item()
+        assert abs(h - n * (-(keep * math.log2(keep) + (1 - keep) * math.log2(1 - keep)))) < 1e-10
+        entropies[keep] = h
+    assert max(entropies, key=entropies.get) == 0.5 and abs(entropies[0.5] - n) < 1e-12  # n bits at 0.5
+    t.record("bits_at_half", entropies[0.5] / n)
+    t.record("bits_at_08", entropies[0.8] / n)
+    # the snippet's masks: keep_mask(p) keeps a fraction 1 - p (6 SE of 10^5 draws), and p = 0 / 1 are the edges
+    g = t.generator(stream=1)
+    for p in (0.2, 0.5, 0.8):
+        kept = reg.keep_mask(100_000, p, g).double().mean().item()
+        assert abs(kept - (1 - p)) < 6 * math.sqrt(p * (1 - p) / 100_000)
+    assert reg.keep_mask(1000, 0.0, g).all() and not reg.keep_mask(1000, 1.0, g).any()
 
 
 @check("regularization.dropout-loss-noisy", kind="demonstration")
@@ -519,6 +567,19 @@ def dropconnect_masks_weights(t):
     column_mask = unit_mask.expand(2, 5)
     assert_close(reg.dropconnect_linear(x, w, b, column_mask, p),
                  w @ reg.dropout_with_mask(x, unit_mask, p) + b, rtol=1e-14, atol=1e-14)
-    # a general DropConnect mask gives the two output units different views of the same input
-    m = torch.tensor([[True, False, True, True, True], [True, True, True, True, True]], device=t.device)
-    assert not (m[0] == m[1]).all()
+    # a sampled DropConnect mask (one Bernoulli per weight) against F.linear on the masked weights: output
+    # unit i sees input j only if M_ij is kept, so the two rows of a general mask give different views
+    g = t.device_generator(1)
+    for _ in range(5):
+        m = reg.keep_mask((2, 5), p, g, t.device)
+        ref = torch.nn.functional.linear(x, w * m / (1 - p), b)
+        assert_close(reg.dropconnect_linear(x, w, b, m, p), ref, rtol=1e-14, atol=1e-14)
+    m = torch.tensor([[True, False, True, True, True], [True, True, True, True, False]], device=t.device)
+    out = reg.dropconnect_linear(x, w, b, m, p)
+    assert_close(out, torch.stack([w[0] @ (x * m[0]), w[1] @ (x * m[1])]) / (1 - p) + b, rtol=1e-14, atol=1e-14)
+    # no unit mask m' (dropout) reproduces it: dropout would have to drop input 1 for row 0 and keep it for row 1
+    dropout_outs = torch.stack([w @ reg.dropout_with_mask(x, u, p) + b for u in _masks(5).to(t.device)])
+    assert ((dropout_outs - out).abs().max(dim=1).values > 1e-6).all()
+    # p = 0 is plain W x + b, p = 1 leaves only the bias (range edges)
+    assert_close(reg.dropconnect_linear(x, w, b, torch.ones_like(m), 0.0), w @ x + b, rtol=1e-14, atol=1e-14)
+    assert torch.equal(reg.dropconnect_linear(x, w, b, torch.zeros_like(m), 1.0), b.expand(2).clone())
