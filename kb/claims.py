@@ -9,6 +9,7 @@ it also stops the build when a check's claim is on no page of that language.
 It is a plain Markdown extension (not an MkDocs hook) so the gate works under
 any Python-Markdown based builder.
 """
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +37,24 @@ TEXT = {
            "kind": {"exact": "exact", "statistical": "statistical (6σ)", "demonstration": "demonstration"},
            "claims": "**{n} claims**, each with at least one check:",
            "report": "{device} ({name}): {passed} of {runs} check runs passed, torch {torch}, run {date}",
-           "no_report": "{device}: no report committed yet; badges say “{device} –”"},
+           "no_report": "{device}: no report committed yet; badges say “{device} –”",
+           "mutation": "Mutation score of `snippets/{topic}.py` ({tool}): **{score:.0%}**: {killed} of {counted} "
+                       "non-equivalent mutants killed ({timeout} of them by a timeout), {survived} survived, "
+                       "{equivalent} equivalent",
+           "mutation_stale": "; stale: the snippet changed after this measurement",
+           "mutation_none": "Mutation score of `snippets/{topic}.py`: not measured (`./run mutants`)",
+           "failure": "Last failure on {device}"},
     "zh": {"on": "出处", "check": "检验", "source": "检验的源代码", "device": "设备",
            "stale": "已过期：代码在此次运行后有改动", "notrun": "未运行", "na": "不适用",
            "kind": {"exact": "精确", "statistical": "统计（6σ）", "demonstration": "演示"},
            "claims": "**共 {n} 条断言**，每条至少有一个检验：",
            "report": "{device}（{name}）：{runs} 次检验运行中通过 {passed} 次，torch {torch}，运行于 {date}",
-           "no_report": "{device}：尚未提交报告；徽章显示“{device} –”"},
+           "no_report": "{device}：尚未提交报告；徽章显示“{device} –”",
+           "mutation": "`snippets/{topic}.py` 的变异得分（{tool}）：**{score:.0%}**：{counted} 个非等价变异体中 "
+                       "{killed} 个被检验发现（其中 {timeout} 个因超时），{survived} 个存活，{equivalent} 个等价",
+           "mutation_stale": "；已过期：此次测量后代码片段有改动",
+           "mutation_none": "`snippets/{topic}.py` 的变异得分：尚未测量（`./run mutants`）",
+           "failure": "{device} 上的最近一次失败"},
 }
 
 
@@ -61,6 +73,7 @@ class State:
     stated: dict        # lang -> {claim: [(page, question_id, question_title)]}
     misconceptions: dict  # lang -> [(page, question_id, question_title, block title, claim or None)]
     titles: dict        # lang -> {page: its "# Title"}
+    mutants: dict       # reports/mutants.json, or {} before the first ./run mutants
 
     @classmethod
     def load(cls, root: Path, docs: Path) -> "State":
@@ -92,7 +105,9 @@ class State:
                         where.setdefault(cid, []).append((page.name, *question))
                         if block and block[2] is None:
                             block[2] = cid
-        return cls(root, docs, checks, prints, reports, stated, misconceptions, titles)
+        path = root / "reports" / "mutants.json"
+        mutants = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return cls(root, docs, checks, prints, reports, stated, misconceptions, titles, mutants)
 
     def pages_of(self, cid: str) -> str:
         pages = sorted({f"{lang}/{p}" for lang, w in self.stated.items() for p, _, _ in w.get(cid, [])})
@@ -197,6 +212,20 @@ def summary(state: State, lang: str) -> list:
     return [t["claims"].format(n=len(state.checks)), ""] + [f"- {line}" for line in lines] + [""]
 
 
+def mutation_score(state: State, lang: str, topic: str) -> str:
+    """The topic's mutation score from reports/mutants.json, marked stale when the snippet changed since."""
+    t = TEXT[lang]
+    snippet = state.root / "snippets" / f"{topic}.py"
+    r = state.mutants.get("modules", {}).get(topic)
+    if r is None or not snippet.exists():
+        return t["mutation_none"].format(topic=topic) if snippet.exists() else ""
+    line = t["mutation"].format(topic=topic, tool=state.mutants["tool"], counted=r["generated"] - r["equivalent"],
+                                killed=r["killed"] + r["timeout"],
+                                **{k: r[k] for k in ("score", "timeout", "survived", "equivalent")})
+    stale = r["fingerprint"] != _report.snippet_fingerprint(snippet)
+    return line + (t["mutation_stale"] if stale else "")
+
+
 def _page_order(state: State, lang: str):
     """Rank of a page by its first link on the language's home page (the topic map), then by name."""
     home = (state.docs / lang / "index.md")
@@ -237,6 +266,19 @@ def badge(state: State, cid: str) -> str:
     return f'[{text}](claims.md#{cid}){{ {cls} title="{title}" }}'
 
 
+def failure_messages(state: State, lang: str, cid: str) -> list:
+    """Failures a report still holds for a claim (a stale CUDA run: a current failure stops the build)."""
+    out = []
+    for device in DEVICES:
+        entry = (state.reports[device] or {}).get("claims", {}).get(cid, {})
+        for tid, c in entry.get("checks", {}).items():
+            for dtype, r in c["results"].items():
+                if r["status"] != "passed":
+                    out += [f'??? failure "{TEXT[lang]["failure"].format(device=device.upper())}: {tid}[{dtype}]"',
+                            "    ```text"] + ["    " + ln for ln in r["message"].splitlines()] + ["    ```", ""]
+    return out
+
+
 def index(state: State, lang: str) -> list:
     """The claims page body for one language: every claim, its results and its checks' source."""
     orphans = state.orphans(lang)
@@ -251,6 +293,7 @@ def index(state: State, lang: str) -> list:
         if cid.split(".")[0] != topic:
             topic = cid.split(".")[0]
             out += [f"## {state.titles[lang].get(topic + '.md', topic)} {{ #topic-{topic} }}", ""]
+            out += [mutation_score(state, lang, topic), ""]
         out += [f"### `{cid}` {{ #{cid} }}", ""]
         for page, qid, title in state.stated[lang][cid][:1]:
             target = f"{page}#{qid}" if qid else page
@@ -271,6 +314,7 @@ def index(state: State, lang: str) -> list:
             label = f"{device.upper()} ({name})" if name else device.upper()
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         out.append("")
+        out += failure_messages(state, lang, cid)
         for c in state.checks[cid]:
             out += [f"{t['check']}: `{c.test_id}` · {t['kind'][c.kind]} · torch {env['torch']} · "
                     f"fingerprint `{state.prints[c.module]}`", ""]

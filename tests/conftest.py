@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ["snippets", "verify", "kb", "docs", "overrides", "reports", "mkdocs.yml"]
+COPIED = ["snippets", "verify", "kb", "docs", "overrides", "reports", "mkdocs.yml", "pyproject.toml"]
 
 
 @pytest.fixture

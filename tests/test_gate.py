@@ -34,7 +34,8 @@ PAGE = """# Demo
 def make_project(tmp_path, *, extra="", results=None, fingerprint=None, cuda=None):
     """A project with one check module, one page per language and a CPU (and maybe CUDA) report."""
     (tmp_path / "verify").mkdir()
-    (tmp_path / "verify" / "_registry.py").write_text("# stand-in for the real check machinery\n")
+    for machinery in _report.CORE_FILES:
+        (tmp_path / machinery).write_text("# stand-in for the real check machinery\n")
     module = tmp_path / "verify" / "demo.py"
     module.write_text(CHECKS)
     for lang in ("en", "zh"):
@@ -173,3 +174,53 @@ def test_misconceptions_index_links_each_box_to_its_claim(tmp_path):
     html = render(root, "[[misconceptions-index:en]]")
     assert "Common misconception: “it is false”" in html and 'href="claims.md#demo.true-fact"' in html
 
+
+
+def with_value(value=0.123456, status="passed"):
+    result = {"status": status, "duration_s": 0.001, "message": "" if status == "passed" else "AssertionError: 3 != 2",
+              "values": {"gap": value}}
+    return {("cpu", "demo.true-fact"): {"float64": result}}
+
+
+def test_a_recorded_value_is_rendered_in_the_requested_format(tmp_path):
+    root = make_project(tmp_path, extra="The gap is [[value:demo.true-fact.gap:.2f]], or [[value:demo.true-fact.gap]].",
+                        results=with_value())
+    html = render(root, page(root))
+    assert "The gap is 0.12, or 0.123." in html and "[[value:" not in html
+
+
+def test_a_missing_value_stops_the_build_naming_the_page(tmp_path):
+    root = make_project(tmp_path, extra="The gap is [[value:demo.true-fact.width]].", results=with_value())
+    with pytest.raises(claims.ClaimError, match=r"demo\.true-fact\.width.*en/demo\.md.*recorded: gap"):
+        render(root, page(root))
+
+
+def test_a_value_from_a_failed_check_stops_the_build(tmp_path):
+    root = make_project(tmp_path, extra="The gap is [[value:demo.true-fact.gap]].", results=with_value(status="failed"))
+    with pytest.raises(claims.ClaimError, match=r"demo\.true-fact.*en/demo\.md.*FAILS its check.*3 != 2"):
+        render(root, "The gap is [[value:demo.true-fact.gap]].")
+
+
+def test_a_stale_cuda_failure_is_shown_with_its_message_on_the_claims_page(tmp_path):
+    failed = {"status": "failed", "duration_s": 0.01, "message": "AssertionError: assert 0.3 == 0.25"}
+    root = make_project(tmp_path, cuda="stale", results={("cuda", "demo.true-fact"): {"float32": failed}})
+    html = render(root, "[[claims-index:en]]")
+    assert "Last failure on CUDA" in html and "assert 0.3 == 0.25" in html
+
+
+def write_mutants(root, fingerprint):
+    _report.write_report(root / "reports" / "mutants.json", {"tool": "mutmut 3.8.1", "modules": {"demo": {
+        "generated": 40, "killed": 36, "timeout": 2, "survived": 1, "equivalent": 1, "score": 0.9744,
+        "fingerprint": fingerprint, "survivors": [], "equivalents": []}}})
+
+
+def test_the_claims_page_shows_each_topics_mutation_score_and_when_it_is_stale(tmp_path):
+    root = make_project(tmp_path)
+    (root / "snippets").mkdir()
+    snippet = root / "snippets" / "demo.py"
+    snippet.write_text("def f(x):\n    return x\n")
+    write_mutants(root, _report.snippet_fingerprint(snippet))
+    html = render(root, "[[claims-index:en]]")
+    assert "<strong>97%</strong>: 38 of 39 non-equivalent mutants killed" in html and "stale" not in html
+    snippet.write_text("def f(x):\n    return -x\n")
+    assert "stale: the snippet changed after this measurement" in render(root, "[[claims-index:en]]")

@@ -1,8 +1,9 @@
 """The `@check` decorator and the `Trial` every check receives.
 
-A check proves one claim. It runs once per (device, dtype) it declares; the runner
-passes a `Trial` that fixes the device, the dtype and the seed. Data are drawn on
-the CPU from a seeded generator and then moved, so every device sees the same input.
+A check proves one claim. pytest collects it once per (device, dtype) it declares
+(verify/conftest.py) and passes it a `Trial`, the fixture `t`, that fixes the device,
+the dtype and the seed. Data are drawn on the CPU from a seeded generator and then
+moved, so every device sees the same input.
 """
 import inspect
 import numbers
@@ -14,7 +15,6 @@ import torch
 
 KINDS = ("exact", "statistical", "demonstration")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-CHECKS: list = []
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Check:
 
 
 def check(claim, *, devices=("cpu", "cuda"), dtypes=("float64",), kind="exact"):
-    """Register the decorated function as a check of `claim`."""
+    """Mark the decorated function as a check of `claim`, for pytest to collect whatever its name."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     unknown = set(dtypes) - set(DTYPES)
@@ -47,7 +47,8 @@ def check(claim, *, devices=("cpu", "cuda"), dtypes=("float64",), kind="exact"):
         raise ValueError(f"dtypes must be among {sorted(DTYPES)}, got {sorted(unknown)}")
 
     def register(func):
-        CHECKS.append(Check(claim, func, tuple(devices), tuple(dtypes), kind))
+        func.__check__ = Check(claim, func, tuple(devices), tuple(dtypes), kind)
+        func.__test__ = True  # pytest's own marker for a test whose name has no test_ prefix
         return func
     return register
 

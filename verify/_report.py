@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT_DIR = ROOT / "reports"
 SCHEMA = 1
 # Files every check depends on besides its own module and its snippets.
-CORE_FILES = ("verify/_registry.py",)
+CORE_FILES = ("verify/_registry.py", "verify/conftest.py")
+SLOW_S = {"exact": 1.0, "statistical": 1.0, "demonstration": 3.0}
 
 
 def report_path(device: str, root: Path = ROOT) -> Path:
@@ -88,6 +89,11 @@ def fingerprint(module: Path, root: Path = ROOT) -> str:
     return h.hexdigest()[:16]
 
 
+def snippet_fingerprint(path: Path) -> str:
+    """SHA-256 of one snippet file: what a mutation score in reports/mutants.json was measured on."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class StaticCheck:
     claim: str
@@ -127,3 +133,54 @@ def static_checks(root: Path = ROOT) -> list:
                         kind=_literal_kw(dec, "kind", "exact"),
                     ))
     return out
+
+
+def selected(check: StaticCheck, keyword: str) -> bool:
+    """`python -m verify -k TEXT`: the claim ID or the test id contains TEXT."""
+    return keyword in check.claim or keyword in check.test_id
+
+
+def _previous(old, check: StaticCheck, fingerprint_now: str, torch_version: str):
+    """The check's entry in the old report, if it ran against the code on disk under this torch."""
+    if not old or old["environment"].get("torch") != torch_version:
+        return None
+    prev = old["claims"].get(check.claim, {}).get("checks", {}).get(check.test_id)
+    return prev if prev and prev["fingerprint"] == fingerprint_now else None
+
+
+def reusable(old, check: StaticCheck, fingerprint_now: str, *, seed: int, torch_version: str) -> set:
+    """The dtypes whose passing result in `old` stands for a rerun: same code, seed and torch."""
+    prev = _previous(old, check, fingerprint_now, torch_version)
+    if prev is None or prev["seed"] != seed:
+        return set()
+    return {d for d, r in prev["results"].items() if r["status"] == "passed" and d in check.dtypes}
+
+
+def claim_status(entry: dict) -> str:
+    statuses = [r["status"] for c in entry["checks"].values() for r in c["results"].values()]
+    return "passed" if statuses and all(s == "passed" for s in statuses) else "failed"
+
+
+def merge(old, checks: list, prints: dict, device: str, fresh: dict, *, seed: int, environment: dict,
+          device_name: str, generated: str) -> dict:
+    """The report for `device`: this run's results (`fresh`, keyed by (test_id, dtype)) over the old ones
+    that still hold for the code on disk. A check that did not run keeps its old entry; one whose code
+    changed and did not run drops out, so the gate says it is not verified."""
+    claims = {}
+    for c in checks:
+        if device not in c.devices:
+            continue
+        prev = _previous(old, c, prints[c.module], environment["torch"])
+        ran = {d: fresh[(c.test_id, d)] for d in c.dtypes if (c.test_id, d) in fresh}
+        if not ran:
+            entry = prev
+        else:
+            kept = prev["results"] if prev and prev["seed"] == seed else {}
+            entry = {"fingerprint": prints[c.module], "kind": c.kind, "seed": seed,
+                     "results": {d: ran.get(d) or kept[d] for d in c.dtypes if d in ran or d in kept}}
+        if entry:
+            claims.setdefault(c.claim, {"checks": {}})["checks"][c.test_id] = entry
+    for entry in claims.values():
+        entry["status"] = claim_status(entry)
+    return {"schema": SCHEMA, "device": device, "device_name": device_name, "environment": environment,
+            "generated": generated, "claims": dict(sorted(claims.items()))}

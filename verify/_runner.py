@@ -1,137 +1,65 @@
-"""Run the registered checks on each device and dtype, reuse unchanged results, write reports."""
-import importlib
-import platform
-import sys
-import time
-import traceback
-from datetime import datetime, timezone
+"""`python -m verify`: run the claim checks with pytest underneath, then print the claim x device table.
 
-import numpy as np
-import torch
+It plans without importing torch: when every selected check already passed for the code on disk, the
+seed and the installed torch, it starts no pytest and no torch at all, so a cached run takes well under
+a second. Otherwise it runs `pytest verify` on all cores (pytest-xdist, when installed).
+"""
+import argparse
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
 
 from verify import _report
-from verify._registry import CHECKS, Trial
-
-SLOW_S = {"exact": 1.0, "statistical": 1.0, "demonstration": 3.0}
+from verify.conftest import seed, cpu_name, describe
 
 
-def load_checks(root=_report.ROOT) -> list:
-    for module in _report.topic_modules(root):
-        importlib.import_module(f"verify.{module.stem}")
-    return list(CHECKS)
+def cuda_present() -> bool:
+    """Whether torch could see a CUDA device; asks torch only where an NVIDIA device node exists."""
+    if not Path("/dev/nvidiactl").exists() and not Path("/dev/nvidia0").exists():
+        return False
+    import torch
+    return torch.cuda.is_available()
 
 
-def available_devices() -> list:
-    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def device_name(device: str) -> str:
-    if device == "cuda":
-        return torch.cuda.get_device_name(0)
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment(device: str) -> dict:
-    env = {"torch": torch.__version__, "numpy": np.__version__,
-           "python": platform.python_version(), "platform": platform.platform()}
-    if device == "cuda":
-        env.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
-                   tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
-                   tf32_cudnn=torch.backends.cudnn.allow_tf32)
-    return env
-
-
-def configure(device: str) -> None:
-    """Make float32 on CUDA mean IEEE float32 (no TF32), before anything runs or is recorded."""
-    if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-
-
-def warm_up(device: str) -> None:
-    """Pay the one-off costs of the first forward, backward and optimizer steps, so timings are honest."""
-    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh()).to(device)
-    net(torch.randn(2, 4, device=device)).sum().backward()
-    for opt in (torch.optim.SGD, torch.optim.Adam):  # the first step of each costs one-off imports
-        opt(net.parameters(), lr=0.1).step()
-
-
-def run_one(check, trial) -> dict:
-    torch.manual_seed(trial.seed)
-    start = time.perf_counter()
-    try:
-        check.func(trial)
-        status, message = "passed", ""
-    except Exception as e:  # a failing check is data for the report, not a crash
-        status = "failed"
-        frame = traceback.extract_tb(e.__traceback__)[-1]
-        message = f"{type(e).__name__}: {e} ({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})".strip()
-    if trial.is_cuda:
-        torch.cuda.synchronize()
-    return {"status": status, "duration_s": round(time.perf_counter() - start, 4), "message": message[:2000],
-            "values": trial.values}
-
-
-def claim_status(entry: dict) -> str:
-    statuses = [r["status"] for c in entry["checks"].values() for r in c["results"].values()]
-    return "passed" if statuses and all(s == "passed" for s in statuses) else "failed"
-
-
-def run(device: str, checks: list, *, seed: int, keyword: str, force: bool, log=print) -> dict:
-    """Run `checks` on `device`; returns the new report (also written to reports/<device>.json)."""
-    path = _report.report_path(device)
-    old = _report.load_report(path) or {"claims": {}, "environment": {}}
-    configure(device)
-    env = environment(device)  # records the TF32 flags as the checks will see them
-    reusable = old["environment"].get("torch") == env["torch"] and not force
+def plan(checks, devices, *, keyword, seed, force) -> dict:
+    """device -> (runs to do, runs reused) for the selected checks."""
+    torch_version = importlib.metadata.version("torch")
     prints = {m: _report.fingerprint(m) for m in _report.topic_modules()}
-    warm = False  # warm up only if something will run: a fully cached run stays fast
-
-    claims, stats = {}, {"ran": 0, "reused": 0, "slow": []}
-    for chk in checks:
-        if device not in chk.devices:
-            continue
-        fp = prints[chk.path]
-        previous = old["claims"].get(chk.claim, {}).get("checks", {}).get(chk.test_id)
-        selected = keyword in chk.claim or keyword in chk.test_id
-        entry = {"fingerprint": fp, "kind": chk.kind, "seed": seed, "results": {}}
-        same_code = previous is not None and previous["fingerprint"] == fp and reusable
-        if not selected:
-            if same_code:  # keep results of unselected checks while their code is unchanged
-                claims.setdefault(chk.claim, {"checks": {}})["checks"][chk.test_id] = previous
-            continue
-        for dtype in chk.dtypes:
-            cached = previous["results"].get(dtype) if same_code and previous["seed"] == seed else None
-            if cached is not None and cached["status"] == "passed":
-                entry["results"][dtype] = cached
-                stats["reused"] += 1
+    out = {}
+    for device in devices:
+        old = _report.load_report(_report.report_path(device))
+        todo = reused = 0
+        for c in checks:
+            if device not in c.devices or not _report.selected(c, keyword):
                 continue
-            if not warm:
-                warm_up(device)
-                warm = True
-            result = run_one(chk, Trial(device, dtype, seed))
-            entry["results"][dtype] = result
-            stats["ran"] += 1
-            if result["duration_s"] > SLOW_S[chk.kind]:
-                stats["slow"].append(f"{chk.test_id}[{device}-{dtype}] {result['duration_s']:.2f}s")
-            if result["status"] == "failed":
-                log(f"FAILED {chk.claim} ({chk.test_id}[{device}-{dtype}]): {result['message']}")
-        claims.setdefault(chk.claim, {"checks": {}})["checks"][chk.test_id] = entry
-    for entry in claims.values():
-        entry["status"] = claim_status(entry)
-    report = {"schema": _report.SCHEMA, "device": device, "device_name": device_name(device),
-              "environment": env, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "claims": dict(sorted(claims.items()))}
+            ok = set() if force else _report.reusable(old, c, prints[c.module], seed=seed, torch_version=torch_version)
+            reused += len(ok)
+            todo += len(set(c.dtypes) - ok)
+        out[device] = (todo, reused)
+    return out
+
+
+def refresh(device, checks, seed) -> dict:
+    """Nothing to run: rewrite the report without entries whose code is gone or changed."""
+    path = _report.report_path(device)
+    old = _report.load_report(path)
+    prints = {m: _report.fingerprint(m) for m in _report.topic_modules()}
+    env = old["environment"]
+    report = _report.merge(old, checks, prints, device, {}, seed=seed, environment=env,
+                           device_name=old.get("device_name") or cpu_name(),
+                           generated=old.get("generated") or datetime.now(timezone.utc).isoformat(timespec="seconds"))
     _report.write_report(path, report)
-    report["_stats"] = stats
     return report
+
+
+def workers(runs: int) -> int:
+    """One worker per core, none beyond the work there is; 1 when pytest-xdist is not installed."""
+    if importlib.util.find_spec("xdist") is None:
+        return 1
+    return max(1, min(os.cpu_count() or 1, runs // 8))
 
 
 def summary_table(reports: dict) -> str:
@@ -154,38 +82,55 @@ def summary_table(reports: dict) -> str:
     return "\n".join(lines)
 
 
+def failures(device: str, report: dict, keyword: str) -> list:
+    return [f"FAILED {cid} ({tid}[{device}-{dtype}]): {r['message']}"
+            for cid, e in report["claims"].items() for tid, c in e["checks"].items()
+            for dtype, r in c["results"].items()
+            if r["status"] != "passed" and (keyword in cid or keyword in tid)]
+
+
 def main(argv=None) -> int:
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m verify", description="Run every claim check.")
+    p = argparse.ArgumentParser(prog="python -m verify",
+                                description="Run every claim check (pytest verify underneath) and write reports/<device>.json.")
     p.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
                    help="device to run on (default: every available one)")
-    p.add_argument("--seed", type=int, default=0, help="seed for data and modules (checks pass for any seed)")
+    p.add_argument("--seed", type=seed, default=0, help="seed for data and modules (checks pass for any seed)")
     p.add_argument("-k", dest="keyword", default="", help="only checks whose claim ID or test id contains this")
     p.add_argument("--force", action="store_true", help="rerun checks even when their code is unchanged")
     args = p.parse_args(argv)
 
-    devices = available_devices() if args.device == "all" else [args.device]
-    if "cuda" in devices and not torch.cuda.is_available():
-        p.error("--device cuda: torch sees no CUDA device")
-    checks = load_checks()
-    if not any(args.keyword in c.claim or args.keyword in c.test_id for c in checks):
+    checks = _report.static_checks()
+    if not any(_report.selected(c, args.keyword) for c in checks):
         p.error(f"-k {args.keyword!r} matches no check")
-    reports, failed = {}, False
+    if args.device == "cuda" and not cuda_present():
+        p.error("--device cuda: torch sees no CUDA device")
+    devices = (["cpu"] + (["cuda"] if cuda_present() else [])) if args.device == "all" else [args.device]
+
+    todo = plan(checks, devices, keyword=args.keyword, seed=args.seed, force=args.force)
+    runs = sum(n for n, _ in todo.values())
+    if runs:
+        import pytest
+        n = workers(runs)
+        options = ["--device", args.device, "--seed", str(args.seed), "--claims", args.keyword,
+                   "-q", "--tb=short", "--rootdir", str(_report.ROOT)]
+        options += [] if args.force else ["--reuse"]
+        options += ["-n", str(n), "--dist", "worksteal"] if n > 1 else []
+        code = pytest.main([str(_report.ROOT / "verify"), *options])
+        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            print(f"pytest stopped with exit code {int(code)}: see above", file=sys.stderr)
+            return int(code)
+
+    reports, failed = {}, []
     for device in devices:
-        start = time.perf_counter()
-        rep = run(device, checks, seed=args.seed, keyword=args.keyword, force=args.force)
-        s = rep.pop("_stats")
-        failed |= any(e["status"] == "failed" for e in rep["claims"].values())
-        reports[device] = rep
-        print(f"[{device}] {rep['device_name']}: ran {s['ran']} check runs, reused {s['reused']} "
-              f"unchanged, {time.perf_counter() - start:.1f}s -> {_report.report_path(device).relative_to(_report.ROOT)}")
-        for slow in s["slow"]:
-            print(f"  slow: {slow}")
+        if todo[device][0]:
+            reports[device] = _report.load_report(_report.report_path(device))
+        else:
+            reports[device] = refresh(device, checks, args.seed)
+            print(describe(device, reports[device], 0, args.keyword))
+        failed += failures(device, reports[device], args.keyword)
     print(summary_table(reports))
-    n = len({c for r in reports.values() for c in r["claims"]})
-    print(f"{n} claims: {'SOME FAILED' if failed else 'all verified'}")
+    for line in failed:
+        print(line)
+    n_claims = len({c for r in reports.values() for c in r["claims"]})
+    print(f"{n_claims} claims: {'SOME FAILED' if failed else 'all verified'}")
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
