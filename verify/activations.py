@@ -40,19 +40,49 @@ def linear_layers_collapse(t):
     assert (f(a) + f(b2) - f(a + b2) - f(torch.zeros_like(a))).abs().max() > 1e-3
 
 
+def _perceptron_separates(feats, y, epochs=1000):
+    """Rosenblatt's perceptron (with a bias): it stops with every point correct iff it finds a separator."""
+    f = torch.cat([feats, torch.ones(feats.shape[0], 1, dtype=feats.dtype)], 1)
+    s, w = 2 * y - 1, torch.zeros(f.shape[1], dtype=feats.dtype)
+    for _ in range(epochs):
+        wrong = (s * (f @ w) <= 0).nonzero()
+        if wrong.numel() == 0:
+            return True
+        i = wrong[0, 0]
+        w = w + s[i] * f[i]
+    return False
+
+
 @check("activations.xor-needs-nonlinear-map", devices=("cpu",))
 def xor_needs_nonlinear_map(t):
-    """No linear feature map makes XOR linearly separable; one ReLU layer does."""
+    """No linear feature map makes XOR linearly separable; one ReLU layer does.
+    Separability is tested as classification: a certificate of inseparability, and the perceptron as positive control."""
     x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]], dtype=torch.float64)
     y = torch.tensor([0., 1., 1., 0.], dtype=torch.float64)
     s = x.sum(1)
-    assert torch.equal(torch.relu(s) - 2 * torch.relu(s - 1), y)  # exact: hidden ReLU features solve it
+    relu_feats = torch.stack([torch.relu(s), torch.relu(s - 1)], 1)
+    assert torch.equal(relu_feats @ torch.tensor([1., -2.], dtype=torch.float64), y)  # exact: h1 - 2 h2
+    assert _perceptron_separates(relu_feats, y)       # the separability test says yes when it should
     rng = t.rng()
-    for _ in range(100):  # any linear map A, then least squares: error never below XOR's linear optimum 1
+    separable_random_relu = 0
+    for trial in range(100):
         a = torch.as_tensor(rng.normal(size=(2, 5)))
-        feats = torch.cat([x @ a, torch.ones(4, 1, dtype=torch.float64)], 1)
-        resid = y - feats @ torch.linalg.lstsq(feats, y.unsqueeze(1)).solution.squeeze(1)
-        assert resid.pow(2).sum() >= 1.0 - 1e-9
+        c = torch.as_tensor(rng.normal(size=5))
+        lin = x @ a
+        # certificate (Farkas): the two classes' feature means coincide, so every classifier w.f + b gives
+        # the two classes the same mean score and cannot be positive on one and negative on the other
+        assert_close(lin[y == 1].mean(0), lin[y == 0].mean(0), rtol=0, atol=1e-12)
+        if trial < 10:  # the perceptron never finishes on linear features (it would on separable ones)
+            assert not _perceptron_separates(lin, y, epochs=200)
+        # a random *nonlinear* map relu(x A + c) often separates XOR: the test is not blind
+        if trial < 20:
+            nonlin = torch.relu(lin + c)
+            separable_random_relu += _perceptron_separates(nonlin, y, epochs=200)
+    assert separable_random_relu >= 3
+    # the regression view: the best affine least-squares fit predicts 1/2 everywhere, squared error 1
+    feats = torch.cat([x, torch.ones(4, 1, dtype=torch.float64)], 1)
+    fit = feats @ torch.linalg.lstsq(feats, y.unsqueeze(1)).solution.squeeze(1)
+    assert_close(fit, torch.full((4,), 0.5, dtype=torch.float64), rtol=0, atol=1e-12)
 
 
 @check("activations.sigmoid-formula-range", dtypes=("float32", "float64"))
@@ -65,6 +95,11 @@ def sigmoid_formula_range(t):
     assert (s > 0).all() and (s < 1).all()
     if t.dtype == torch.float32:  # the open interval is a real-number fact; float32 saturates
         assert act.sigmoid(t.put([20.0])).item() == 1.0 == torch.sigmoid(t.put([20.0])).item()
+        # from where: 1 + e^-x rounds to 1 once e^-x <= 2^-24, i.e. x >= 24 ln 2 = 16.64 (grid step 0.01)
+        grid = _grid(t, 30, 0.01)
+        first = t.record("sigmoid_one", grid[(torch.sigmoid(grid) == 1) & (grid > 0)][0])
+        assert abs(first.item() - 24 * math.log(2)) < 0.011
+        assert torch.equal(act.sigmoid(grid) == 1, torch.sigmoid(grid) == 1)
 
 
 @check("activations.sigmoid-derivative-quarter", dtypes=("float32", "float64"))
@@ -90,6 +125,11 @@ def tanh_shifted_sigmoid(t):
     assert (act.tanh(inner).abs() < 1).all()
     # the odd symmetry that makes tanh zero-centred: tanh(-x) = -tanh(x)
     assert_close(act.tanh(-x), -act.tanh(x), rtol=0, atol=tol)
+    if t.dtype == torch.float32:
+        # float32 rounds tanh to 1 once 1 - tanh(x) ~ 2 e^-2x falls below 2^-25: x > 13 ln 2 = 9.01
+        grid = _grid(t, 12, 0.01)
+        first = t.record("tanh_one", grid[torch.tanh(grid) == 1][0])
+        assert abs(first.item() - 13 * math.log(2)) < 0.02
 
 
 @check("activations.tanh-derivative-at-most-one", dtypes=("float32", "float64"))
@@ -107,7 +147,13 @@ def relu_gradient(t):
     """ReLU = max(0, x); its gradient is 1 for x > 0, 0 for x < 0, and torch returns 0 at x = 0."""
     x = t.randn(1000)
     assert torch.equal(act.relu(x), torch.relu(x)) and torch.equal(act.relu(x), x.clamp(min=0))
-    assert act.relu(x).min().item() == 0.0
+    # range [0, inf): never negative, 0 is attained, and every non-negative value is its own image (unbounded)
+    edges = t.put([-float("inf"), -1e30, -1e-30, 0.0, 1e-30, 1e30, float("inf")])
+    assert torch.equal(act.relu(edges), torch.relu(edges))
+    assert torch.equal(act.relu(edges), t.put([0.0, 0.0, 0.0, 0.0, 1e-30, 1e30, float("inf")]))
+    assert bool((act.relu(x) >= 0).all()) and act.relu(x).min().item() == 0.0
+    pos = x[x > 0]
+    assert torch.equal(act.relu(pos), pos)
     pts = t.put([-1.0, 0.0, 1.0, 1e6])
     assert torch.equal(_autograd(torch.relu, pts), t.put([0.0, 0.0, 1.0, 1.0]))
     assert torch.equal(act.relu_derivative(pts), _autograd(torch.relu, pts))
@@ -116,22 +162,38 @@ def relu_gradient(t):
 
 @check("activations.relu-does-not-stop-explosion")
 def relu_does_not_stop_explosion(t):
-    """ReLU's unit slope does not prevent exploding gradients: they scale as s^L with the weights."""
-    depth, width = 30, 64
+    """ReLU's unit slope does not prevent exploding gradients: scaling every weight by s > 0 scales the
+    output's input-gradient by s^L, its weight gradients by s^(L-1), and those of a squared loss by s^(2L-1)."""
+    depth, width, s = 30, 64, 1.5
     x = t.randn(16, width)
+    r = t.randn(16, width, stream=2)
     g = t.generator(stream=1)
     he = [torch.randn(width, width, generator=g, dtype=torch.float64).to(x) * math.sqrt(2 / width)
           for _ in range(depth)]
 
-    def input_grad(weights):
+    def grads(weights, loss):
         xi = x.clone().requires_grad_(True)
-        (act.relu_stack(xi, weights) * x[:, :1]).sum().backward()
-        return xi.grad
+        ws = [w.clone().requires_grad_(True) for w in weights]
+        out = act.relu_stack(xi, ws)
+        value = (out * r).sum() if loss == "linear" else out.pow(2).sum()
+        got = torch.autograd.grad(value, [xi, *ws])
+        return got[0], got[1:]
 
-    base, big = input_grad(he), input_grad([1.5 * w for w in he])
-    # ReLU is positively homogeneous, so the same units are active and the gradient scales exactly
-    assert_close(big, base * 1.5 ** depth, rtol=1e-9, atol=0)
-    assert big.norm() / base.norm() > 1e5
+    (base_x, base_w), (big_x, big_w) = grads(he, "linear"), grads([s * w for w in he], "linear")
+    # ReLU is positively homogeneous, so the same units are active and the gradients scale exactly
+    assert_close(big_x, base_x * s ** depth, rtol=1e-9, atol=0)
+    # float64 rounding relative to each layer's largest entry (single entries can cancel)
+    for gb, g0 in zip(big_w, base_w):
+        assert_close(gb / s ** (depth - 1), g0, rtol=1e-8, atol=1e-12 * g0.abs().max().item())
+    assert not torch.allclose(big_w[0], base_w[0] * s ** depth, rtol=1e-3)  # s^L is wrong for the weights
+    (_, sq0), (_, sq1) = grads(he, "square"), grads([s * w for w in he], "square")
+    for gb, g0 in zip(sq1, sq0):
+        assert_close(gb / s ** (2 * depth - 1), g0, rtol=1e-8, atol=1e-12 * g0.abs().max().item())
+    factor = t.record("input_grad_factor_x1e_5", (big_x.norm() / base_x.norm()).item() / 1e5)
+    assert round(factor, 1) == 1.9  # 1.5^30 = 1.92e5
+    # the sign matters: s = -1 flips which units are active, so no power law holds
+    (neg_x, _) = grads([-w for w in he], "linear")
+    assert not torch.allclose(neg_x, base_x * (-1) ** depth, rtol=1e-3)
     # and for negative inputs the "derivative 1" is in fact 0: those units pass no gradient at all
     assert torch.equal(_autograd(torch.relu, -t.rand(1000) - 1e-3), torch.zeros(1000, dtype=t.dtype, device=t.device))
 
@@ -160,7 +222,20 @@ def zero_centred(t):
     assert_close(act.sigmoid(pair).mean(), torch.tensor(0.5, dtype=t.dtype, device=t.device), rtol=0, atol=1e-15)
     # relu(z) has mean 1/sqrt(2 pi) and SD sqrt(1/2 - 1/(2 pi)); 6 standard errors of the mean
     sd = math.sqrt(0.5 - 1 / (2 * math.pi))
-    assert abs(act.relu(z).mean().item() - 1 / math.sqrt(2 * math.pi)) < 6 * sd / math.sqrt(z.numel())
+    mean = t.record("relu_mean", 1 / math.sqrt(2 * math.pi))
+    assert abs(act.relu(z).mean().item() - mean) < 6 * sd / math.sqrt(z.numel())
+    assert abs(act.relu(z).mean().item() - 0.5) > 6 * sd / math.sqrt(z.numel())  # not the sigmoid's 1/2
+    # positive inputs: for ONE example, dL/dw_i = x_i dL/dy all share the sign of dL/dy (autograd) ...
+    unit = nn.Linear(5, 1, bias=False).to(t.device, t.dtype)
+    xs = act.sigmoid(t.randn(2, 5, stream=1))  # all in (0, 1)
+    for i, err in ((0, 1.0), (1, -1.0)):
+        unit.zero_grad()
+        (unit(xs[i:i + 1]).sum() * err).backward()
+        assert (torch.sign(unit.weight.grad) == err).all()
+    # ... but averaged over a mini-batch whose errors differ in sign, the signs can differ
+    unit.zero_grad()
+    (unit(xs) * t.put([[1.0], [-1.0]])).sum().backward()
+    assert_close(unit.weight.grad, (xs[0] - xs[1]).unsqueeze(0), rtol=1e-12, atol=1e-15)
 
 
 @check("activations.sigmoid-chain-shrinks")
@@ -179,10 +254,27 @@ def sigmoid_chain_shrinks(t):
 
 @check("activations.monotone-not-convex", devices=("cpu",))
 def monotone_not_convex(t):
-    """A monotone activation does not make a one-neuron loss convex: (sigma(w) - 1)^2 has L'' < 0."""
-    w = np.linspace(-10, 10, 2001)
-    h = w[1] - w[0]
-    sq = (1 / (1 + np.exp(-w)) - 1) ** 2
-    ce = np.log1p(np.exp(-w))  # cross-entropy with the matching sigmoid: convex
-    assert (np.diff(sq, 2) / h ** 2).min() < -0.1
-    assert (np.diff(ce, 2) / h ** 2).min() >= -1e-9
+    """A monotone activation does not make a one-neuron loss convex: (sigma(w) - 1)^2 has L'' < 0 exactly for
+    w < -ln 2, where sigma(w) = 1/3; log(1 + e^-w) (cross-entropy) is convex."""
+    w = torch.linspace(-10, 10, 4001, dtype=torch.float64)
+
+    def second_derivative(f, v):  # autograd, twice
+        v = v.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(v).sum(), v, create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), v)
+        return h
+
+    sq = lambda v: (act.sigmoid(v) - 1) ** 2  # noqa: E731
+    d2 = second_derivative(sq, w)
+    s = torch.sigmoid(w)
+    assert_close(d2, -2 * s * (1 - s) ** 2 * (1 - 3 * s), rtol=1e-10, atol=1e-15)  # closed form
+    fd = (np.diff(sq(w).numpy(), 2) / (w[1] - w[0]).item() ** 2)  # finite differences, independent
+    assert np.allclose(fd, d2[1:-1].numpy(), rtol=0, atol=1e-5)
+    # where the curvature changes sign: the first grid point with L'' >= 0, against -ln 2
+    boundary = t.record("boundary", w[(d2 >= 0).nonzero()[0, 0]].item())
+    assert abs(boundary + math.log(2)) <= (w[1] - w[0]).item() and round(boundary, 2) == -0.69
+    assert (d2[w < -math.log(2) - 1e-3] < 0).all() and (d2[w > -math.log(2) + 1e-3] > 0).all()
+    # the tempting "negative curvature for every w < 0" is wrong: L'' > 0 on (-ln 2, 0)
+    assert (d2[(w > -0.6) & (w < 0)] > 0).all()
+    ce = lambda v: torch.log1p(torch.exp(-v))  # noqa: E731
+    assert (second_derivative(ce, w) > 0).all()

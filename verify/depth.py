@@ -1,4 +1,6 @@
 """Checks for docs/*/depth.md. Oracles: the closed-form sawtooth, torch's nn forward, autograd slopes."""
+import itertools
+
 import torch
 from torch import nn
 from torch.testing import assert_close
@@ -30,8 +32,11 @@ def sawtooth_2k_pieces(t):
         assert sum(m.out_features for m in net if isinstance(m, nn.Linear)) - 1 == 2 * k  # hidden units
         with torch.no_grad():
             assert torch.equal(net(x.unsqueeze(1)).squeeze(1), y)
-        assert dp.count_linear_pieces(x, y) == 2 ** k
+        pieces = dp.count_linear_pieces(x, y)
+        assert pieces == 2 ** k
         assert y.max().item() == 1.0 and y.min().item() == 0.0
+    t.record("pieces_k10", pieces)
+    t.record("deep_units_k10", 2 * k)
     # the counter is not fooled by a function that is linear, or has a single kink
     assert dp.count_linear_pieces(x, 3 * x + 1) == 1
     assert dp.count_linear_pieces(x, (x - 0.25).abs()) == 2
@@ -78,6 +83,7 @@ def shallow_one_kink_per_unit(t):
         with torch.no_grad():
             y = net(x0 + s.unsqueeze(1) * v).squeeze(1)
         assert dp.count_linear_pieces(s, y, tol=1e-7) == m + 1
+    t.record("max_pieces_20_units", dp.count_linear_pieces(s, y, tol=1e-7))
     # the bound is not attained when units share a kink or run parallel to the line
     w2 = torch.cat([w[:1], 2 * w[:1], w[2:]])           # unit 1 = 2 x unit 0: same kink
     b2 = torch.cat([b[:1], 2 * b[:1], b[2:]])
@@ -87,9 +93,18 @@ def shallow_one_kink_per_unit(t):
     assert dp.shallow_kinks(w3, b, x0, v).numel() == m - 1
 
 
+def _best_fit_error(x, target, kinks, facing):
+    """Least-squares error of c + sum_j a_j relu(facing_j (x - kink_j)) against target, all a_j and c free."""
+    cols = [torch.ones_like(x)] + [torch.relu(f * (x - k)) for k, f in zip(kinks, facing)]
+    a = torch.stack(cols, 1)
+    fit = a @ torch.linalg.lstsq(a, target.unsqueeze(1)).solution.squeeze(1)
+    return (fit - target).abs().max()
+
+
 @check("depth.shallow-sawtooth-needs-2k-units", dtypes=("float32", "float64"))
 def shallow_sawtooth_needs_2k_units(t):
-    """One hidden layer can represent the sawtooth exactly, but only with >= 2^k - 1 units; 2^k suffice."""
+    """One hidden layer can represent the sawtooth exactly on [0, 1], and needs exactly 2^k units: 2^k suffice,
+    and no network with 2^k - 1 units represents it."""
     x = _dyadic_grid(t, 12)
     for k in (1, 3, 6, 10):
         shallow = dp.shallow_sawtooth_net(k).to(t.device, t.dtype)
@@ -97,9 +112,24 @@ def shallow_sawtooth_needs_2k_units(t):
             y = shallow(x.unsqueeze(1)).squeeze(1)
         # every number involved is a dyadic rational far inside the float32 mantissa: exact equality
         assert torch.equal(y, _closed_form_sawtooth(x, k))
-        assert shallow[0].out_features == 2 ** k
-        # lower bound: 2^k pieces need 2^k - 1 interior kinks, and each unit gives at most one
         assert dp.count_linear_pieces(x, y) == 2 ** k
+    t.record("shallow_units_k10", shallow[0].out_features)
+    assert shallow[0].out_features == 2 ** 10
+    if t.dtype != torch.float64:
+        return
+    # lower bound. 2^k - 1 interior kinks need 2^k - 1 units, one kink each (depth.shallow-one-kink-per-unit), so
+    # a network with 2^k - 1 units is c + sum_j a_j relu(+-(x - j / 2^k)) on [0, 1]. Try every orientation with
+    # free a_j, c (least squares on the dyadic grid): none fits, while one more unit (a kink at 0) always does.
+    grid = _dyadic_grid(t, 8)
+    for k in (1, 2, 3):
+        target = _closed_form_sawtooth(grid, k)
+        interior = [j / 2 ** k for j in range(1, 2 ** k)]
+        errors = torch.stack([_best_fit_error(grid, target, interior, facing)
+                              for facing in itertools.product((1.0, -1.0), repeat=len(interior))])
+        assert torch.isfinite(errors).all() and errors.min() > 0.05  # k = 1, 2, 3: 0.60, 0.23, 0.084
+        assert _best_fit_error(grid, target, [0.0] + interior, [1.0] * 2 ** k) < 1e-12
+    # why: the first slope is -(sum of the jumps of the units facing left), each jump is +-2^(k+1),
+    # so it can never be the sawtooth's first slope 2^k
 
 
 @check("depth.width-one-is-monotone", devices=("cpu",))

@@ -2,6 +2,7 @@
 utilities and BatchNorm, closed forms (powers, homogeneity), float64 least squares."""
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,9 +30,16 @@ def sigmoid_front_layers_vanish(t):
     relu = gr.per_layer_grad_norms(x, y, he, "relu")
     # seeds 0-11 (float32, CPU): sigmoid ratio 6.4e-7 ... 8.8e-7 (about 4^-10), ReLU+He 0.26 ... 0.60;
     # the thresholds leave a factor >= 70 and >= 5
-    assert sig[0] / sig[-1] < 1e-4
+    sig_t, relu_t = torch.tensor(sig), torch.tensor(relu)
+    assert torch.isfinite(sig_t).all() and torch.isfinite(relu_t).all()
+    ratio = t.record("sigmoid_ratio", sig[0] / sig[-1])
+    t.record("relu_he_ratio", relu[0] / relu[-1])
+    assert ratio < 1e-4
     assert relu[0] / relu[-1] > 5e-2
-    assert all(a < b for a, b in zip(sig, sig[1:]))  # strictly smaller towards the input, layer by layer
+    assert (sig_t[:-1] < sig_t[1:]).all()  # strictly smaller towards the input, layer by layer
+    # seeds 0-11: 4.6-4.9 per layer (9 layer steps)
+    per_layer = t.record("sigmoid_per_layer_factor", (sig[-1] / sig[0]) ** (1 / 9))
+    assert 4 < per_layer < 6
 
 
 @check("gradients.residual-keeps-gradient", dtypes=("float32",), kind="demonstration")
@@ -41,8 +49,10 @@ def residual_keeps_gradient(t):
     plain = gr.per_layer_grad_norms(x, y, ws, "sigmoid")
     res = gr.per_layer_grad_norms(x, y, ws, "sigmoid", residual=True)
     # seeds 0-11: residual ratio 0.032 ... 0.062, plain 6.4e-7 ... 8.8e-7, so the gain is >= 3.6e4
+    res_t = torch.tensor(res)
+    assert torch.isfinite(res_t).all() and torch.isfinite(torch.tensor(plain)).all()
     assert (res[0] / res[-1]) / (plain[0] / plain[-1]) > 1e3
-    assert min(res) / max(res) > 1e-2  # no layer of the residual stack is starved
+    assert res_t.min() / res_t.max() > 1e-2  # no layer of the residual stack is starved
 
 
 def _relu_weight_grads(x, ws):
@@ -57,26 +67,48 @@ def _assert_scaled(got, base, factor):
         assert_close(g / factor, b, rtol=0, atol=1e-11 * b.abs().max().item())
 
 
+def _offset_linear_ratio(x, y, ws):
+    """First/last weight-gradient ratio of h <- h W^T + 1/2: slope 1 everywhere (never saturates), but an offset."""
+    ws = [w.detach().clone().requires_grad_(True) for w in ws]
+    h = x
+    for w in ws:
+        h = h @ w.T + 0.5
+    g = torch.autograd.grad((h - y).pow(2).mean(), ws)
+    return (g[0].norm() / g[-1].norm()).item()
+
+
 @check("gradients.small-init-scales-all-layers")
 def small_init_scales_all_layers(t):
-    """std 0.01 instead of He in a 20-layer ReLU net multiplies EVERY layer's gradient by c^39 (c = 0.08)."""
+    """std 0.01 instead of He in a 20-layer ReLU net multiplies EVERY layer's gradient by c^39 (c = 0.08);
+    a weight scale changes the first/last ratio only when the layers are not homogeneous (sigma(0) = 1/2)."""
     depth, width = 20, 128
     x = t.randn(32, width)
     _, _, he = _stack_data(t, width=width, depth=depth, std=math.sqrt(2 / width))
-    c = 0.01 / math.sqrt(2 / width)
+    c = t.record("c", 0.01 / math.sqrt(2 / width))
     base = _relu_weight_grads(x, he)
     small = _relu_weight_grads(x, [c * w for w in he])
     # relu(c z) = c relu(z): the same units fire, the loss scales by c^(2L), each weight gradient by c^(2L-1)
     _assert_scaled(small, base, c ** (2 * depth - 1))
-    assert c ** (2 * depth - 1) < 1e-40
+    assert round(c, 2) == 0.08 and round(t.record("factor_x1e43", c ** (2 * depth - 1) * 1e43), 1) == 1.7
     # so the front layers do NOT learn slower than the back ones: the first/last ratio is unchanged
     ratio = lambda gs: (gs[0].norm() / gs[-1].norm()).item()  # noqa: E731
     assert math.isclose(ratio(small), ratio(base), rel_tol=1e-9)
-    # in a sigmoid stack, by contrast, shrinking the weights 10x does shrink the ratio (sigma' <= 1/4 compounds)
+    # shrinking the weights 10x in 10-layer stacks with the squared loss against a target:
     x, y, ws = _stack_data(t)
-    s1 = gr.per_layer_grad_norms(x, y, ws, "sigmoid")
-    s2 = gr.per_layer_grad_norms(x, y, [0.1 * w for w in ws], "sigmoid")
-    assert (s2[0] / s2[-1]) < 1e-3 * (s1[0] / s1[-1])
+    first_last = lambda act, s: (lambda n: n[0] / n[-1])(gr.per_layer_grad_norms(x, y, [s * w for w in ws], act))  # noqa: E731
+    values = {}
+    for act in ("sigmoid", "tanh"):
+        for tag, s in (("1x", 1.0), ("01x", 0.1)):
+            values[act, tag] = t.record(f"{act}_{tag}", first_last(act, s))
+    for tag, s in (("1x", 1.0), ("01x", 0.1)):
+        values["offset", tag] = t.record(f"offset_{tag}", _offset_linear_ratio(x, y, [s * w for w in ws]))
+    assert all(math.isfinite(v) for v in values.values())
+    # seeds 0-5: sigmoid 7e-7..1.1e-6 -> 1.4e-15..1.9e-15, offset-linear 0.23..0.40 -> 3.9e-10..5e-10,
+    # tanh 1.02..1.13 -> 0.97..1.12. The sigmoid's ratio collapses, tanh's (which saturates too) barely moves,
+    # and a slope-1 activation with an offset collapses like the sigmoid: the offset, not saturation, is the cause
+    assert values["sigmoid", "01x"] < 1e-6 * values["sigmoid", "1x"]
+    assert values["offset", "01x"] < 1e-6 * values["offset", "1x"]
+    assert 1 / 1.5 < values["tanh", "01x"] / values["tanh", "1x"] < 1.5
 
 
 @check("gradients.relu-explodes-above-he")
@@ -89,7 +121,9 @@ def relu_explodes_above_he(t):
     big = _relu_weight_grads(x, [s * w for w in he])
     _assert_scaled(big, base, s ** (2 * depth - 1))
     # the claim "ReLU solves exploding gradients" is rejected: every layer's gradient grew 7.4-million-fold
-    assert min((gb.norm() / g.norm()).item() for gb, g in zip(big, base)) > 7e6
+    growth = torch.stack([gb.norm() / g.norm() for gb, g in zip(big, base)])
+    assert torch.isfinite(growth).all() and (growth > 7e6).all()
+    assert round(t.record("factor_x1e6", growth[0].item() / 1e6), 1) == 7.4
 
 
 @check("gradients.backprop-is-jacobian-product")
@@ -129,15 +163,18 @@ def jacobian_power_not_weight_size(t):
     for rho in (0.9, 1.1):
         sv = torch.linalg.svdvals(jac(rho * q, "identity"))
         assert_close(sv, torch.full_like(sv, rho ** steps), rtol=1e-10, atol=0)
+        t.record(f"rho_{round(rho * 10)}_gain", sv[0])
     # tanh: |tanh'| <= 1, so ||J|| <= ||W||_2^T: with ||W||_2 = 0.9 it can only vanish (Pascanu et al. 2013, sec. 2.1)
     assert torch.linalg.matrix_norm(jac(0.9 * q, "tanh"), 2).item() <= 0.9 ** steps * (1 + 1e-10)
     # a per-step factor above 1 does not imply explosion: ||W||_2 > 2, yet W^T -> 0 (spectral radius 1/2)
     w = t.put([[0.5, 2.0], [0.0, 0.5]])
     assert torch.linalg.matrix_norm(w, 2).item() > 2
+    t.record("w_norm", torch.linalg.matrix_norm(w, 2))
     j = torch.autograd.functional.jacobian(lambda h: gr.rnn_final_state(h, w, steps, "identity"), t.put([1.0, 1.0]))
     closed = t.put([[0.5 ** steps, 2 * steps * 0.5 ** (steps - 1)], [0.0, 0.5 ** steps]])  # W^T in closed form
     assert_close(j, closed, rtol=1e-12, atol=0)
     assert torch.linalg.matrix_norm(j, 2).item() < 1e-10
+    t.record("w50_norm_x1e13", torch.linalg.matrix_norm(j, 2).item() * 1e13)
 
 
 @check("gradients.overflow-to-nan", dtypes=("float32", "float64"))
@@ -158,6 +195,8 @@ def overflow_to_nan(t):
         assert torch.isnan((w * t.put([1.0, -1.0])).sum())
     else:
         assert w.grad.item() == 127 * 2.0 ** 126
+        t.record("loss_x1e38", h.item() / 1e38)
+        t.record("grad_x1e40", w.grad.item() / 1e40)
 
 
 @check("gradients.clip-norm-keeps-direction", dtypes=("float32", "float64"))
@@ -182,6 +221,8 @@ def clip_norm_keeps_direction(t):
     ar = [torch.arange(10, dtype=t.dtype, device=t.device)]
     (c,), tot = gr.clip_by_global_norm(ar, 1.0)
     assert abs(c.norm().item() - 0.99999994) < t.tol(f64=1e-8, f32=1e-7)
+    t.record("arange_clipped_norm", c.norm())
+    assert math.isclose(c.norm().item(), tot.item() / (tot.item() + 1e-6), rel_tol=t.tol(f64=1e-12, f32=1e-7))
     if t.dtype == torch.float64:
         assert c.norm().item() < 1  # float32 may round 1 - 6e-8 up to 1
     # below the threshold nothing changes, bit for bit
@@ -201,6 +242,7 @@ def clip_value_changes_direction(t):
     cos = F.cosine_similarity(g, mine, dim=0).item()
     expected = 8.04 / math.sqrt(34.04 * 2.04)  # (5 + 0.04 + 3) / (|g| |clipped|) = 0.9649
     assert abs(cos - expected) < t.tol(f64=1e-12, f32=1e-6) and cos < 0.97
+    t.record("cosine", cos)
     # clipping by norm of the same vector keeps cosine 1
     (normed,), _ = gr.clip_by_global_norm([g], 1.0)
     assert abs(F.cosine_similarity(g, normed, dim=0).item() - 1) < t.tol(f64=1e-12, f32=1e-6)
@@ -208,21 +250,32 @@ def clip_value_changes_direction(t):
 
 @check("gradients.l2-shrinks-spectral-norm", devices=("cpu",))
 def l2_shrinks_spectral_norm(t):
-    """An L2 penalty lam ||W||^2 strictly lowers the spectral norm (the gain per layer) of the fitted weights."""
+    """An L2 penalty lam ||W||^2 strictly lowers the spectral norm (the gain per layer) of the fitted weights;
+    along right singular direction i of X the solution shrinks by s_i^2 / (s_i^2 + lam)."""
     rng = t.rng()
     x, y = rng.normal(size=(200, 16)), rng.normal(size=(200, 16))
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+    _, sv, vh = torch.linalg.svd(xt, full_matrices=False)
+    w0 = torch.linalg.lstsq(xt, yt).solution
     norms = []
     for lam in (0.0, 1.0, 10.0, 100.0, 1000.0):
-        # oracle: least squares on the augmented system [X; sqrt(lam) I] W = [Y; 0]
-        xa = torch.cat([xt, math.sqrt(lam) * torch.eye(16, dtype=torch.float64)])
-        ya = torch.cat([yt, torch.zeros(16, 16, dtype=torch.float64)])
-        w = torch.linalg.lstsq(xa, ya).solution
-        closed = torch.linalg.solve(xt.T @ xt + lam * torch.eye(16, dtype=torch.float64), xt.T @ yt)
-        assert_close(w, closed, rtol=1e-9, atol=1e-12)
+        w = torch.linalg.lstsq(torch.cat([xt, math.sqrt(lam) * torch.eye(16, dtype=torch.float64)]),
+                               torch.cat([yt, torch.zeros(16, 16, dtype=torch.float64)])).solution
+        # oracle 1: autograd says it is a stationary point of the penalized loss (which is strictly convex)
+        wg = w.clone().requires_grad_(True)
+        ((xt @ wg - yt).pow(2).sum() + lam * wg.pow(2).sum()).backward()
+        assert wg.grad.abs().max() < 1e-9 * (1 + yt.abs().max())
+        # oracle 2: the shrinkage of the unpenalized solution, direction by direction (SVD of X)
+        shrink = vh.T @ torch.diag(sv ** 2 / (sv ** 2 + lam)) @ vh
+        assert_close(w, shrink @ w0, rtol=1e-9, atol=1e-12)
         norms.append(torch.linalg.matrix_norm(w, 2).item())
-    assert all(a > b for a, b in zip(norms, norms[1:]))
+    norms = torch.tensor(norms)
+    assert torch.isfinite(norms).all() and (norms[:-1] > norms[1:]).all()
     assert norms[-1] < 0.2 * norms[0]
+    # a plausible wrong shrink factor, 1 / (1 + lam) for every direction, is rejected at lam = 100
+    wrong = vh.T @ torch.diag(1 / (1 + 100.0 * torch.ones_like(sv))) @ vh @ w0
+    right = vh.T @ torch.diag(sv ** 2 / (sv ** 2 + 100.0)) @ vh @ w0
+    assert (wrong - right).abs().max() > 1e-2
 
 
 @check("gradients.bn-scale-invariant")
@@ -244,6 +297,15 @@ def bn_scale_invariant(t):
         ya, ga = out_and_grad(a * w)
         assert_close(ya, y1, rtol=1e-12, atol=1e-12)
         assert_close(a * ga, g1, rtol=1e-10, atol=1e-12)
+    # only up to eps: with the default eps = 1e-5, a = 0.01 shrinks Var(W x) ~10 to ~1e-3, and the output moves
+    default = lambda weight: F.batch_norm(x @ weight.T, None, None, training=True, eps=1e-5)  # noqa: E731
+    moved = t.record("default_eps_change", (default(0.01 * w) - default(w)).abs().max())
+    assert 1e-4 < moved < 1e-1
+    # and only in training mode: in eval mode BN uses fixed running statistics, so the scale passes through
+    mean, var = torch.zeros(8, dtype=t.dtype, device=t.device), torch.ones(8, dtype=t.dtype, device=t.device)
+    evaluated = lambda weight: F.batch_norm(x @ weight.T, mean, var, training=False)  # noqa: E731
+    assert_close(evaluated(10.0 * w), 10.0 * evaluated(w), rtol=1e-6, atol=1e-6)
+    assert (evaluated(10.0 * w) - evaluated(w)).abs().max() > 1
 
 
 def _deep_bn_ratio(t, depth):
@@ -262,8 +324,9 @@ def deep_bn_explodes(t):
     """BN does not remove the effect of depth: 50 Linear-BN-ReLU blocks, first/last weight-gradient ratio > 100."""
     # seeds 0-11 (CPU, float32): depth 50 gives 7.0e3 ... 1.7e4, depth 5 gives 1.97 ... 2.23
     # (Yang et al. 2019 prove the explosion at initialization for BN nets without skips)
-    assert _deep_bn_ratio(t, 50) > 100
-    assert _deep_bn_ratio(t, 5) < 10
+    deep, shallow = t.record("ratio_50", _deep_bn_ratio(t, 50)), t.record("ratio_5", _deep_bn_ratio(t, 5))
+    assert math.isfinite(deep) and deep > 100
+    assert shallow < 10
 
 
 @check("gradients.bn-prevents-saturation", dtypes=("float32",), kind="demonstration")
@@ -276,6 +339,11 @@ def bn_prevents_saturation(t):
     zb = nn.BatchNorm1d(64).to(t.device, t.dtype).train()(z)
     saturated = lambda u: (torch.sigmoid(u) * (1 - torch.sigmoid(u)) < 0.01).float().mean().item()  # noqa: E731
     # seeds 0-11: 0.640 ... 0.648 without BN (P(|N(0, 10^2)| > 4.6) = 0.646), 0 ... 6e-5 with BN
+    t.record("saturated_percent", 100 * saturated(z))
+    # sigma'(u) = s (1 - s) < 0.01 iff |u| > u0 with sigma(u0) = (1 + sqrt(1 - 0.04)) / 2; for N(0, 10^2):
+    s0 = (1 + math.sqrt(1 - 4 * 0.01)) / 2
+    u0 = math.log(s0 / (1 - s0))
+    t.record("gaussian_percent", 100 * math.erfc(u0 / (10 * math.sqrt(2))))
     assert saturated(z) > 0.5
     assert saturated(zb) < 1e-3
 
@@ -290,8 +358,11 @@ def gaussian_product_degenerates(t):
     depths = (1, 2, 4, 8, 16, 32)
     ranks = _effective_ranks(gr.gaussian_matrices(32, 32, t.generator()), depths)
     # seeds 0-11: L=1 25.2 ... 26.1, L=32 2.3 ... 4.2, strictly decreasing in every seed
-    assert ranks[0] > 20 and ranks[-1] < 8
-    assert all(a > b for a, b in zip(ranks, ranks[1:]))
+    r = torch.tensor(ranks)
+    t.record("rank_1", ranks[0])
+    t.record("rank_32", ranks[-1])
+    assert torch.isfinite(r).all() and ranks[0] > 20 and ranks[-1] < 8
+    assert (r[:-1] > r[1:]).all()
     # the snippet multiplies in the right order: W_3 W_2 W_1
     mats = gr.gaussian_matrices(8, 3, t.generator(1))
     assert_close(gr.product_singular_values(mats),
@@ -305,7 +376,34 @@ def orthogonal_product_isometry(t):
     for q in mats[:3]:
         assert_close(q.T @ q, torch.eye(32, dtype=torch.float64), rtol=0, atol=1e-13)
     s = gr.product_singular_values(mats)
+    # oracle: the product formed here in the opposite loop order, then numpy's SVD
+    p = torch.eye(32, dtype=torch.float64)
+    for q in reversed(mats):
+        p = p @ q
+    assert_close(s, torch.from_numpy(np.linalg.svd(p.numpy(), compute_uv=False)), rtol=0, atol=1e-12)
     assert_close(s, torch.ones_like(s), rtol=0, atol=1e-12)
+    t.record("rank_orthogonal", gr.effective_rank(s))
     assert abs(gr.effective_rank(s) - 32) < 1e-9
+    # the "more factors, more degenerate" rule is what Gaussian factors of the same size do
+    gauss = gr.product_singular_values(gr.gaussian_matrices(32, 64, t.generator(1)))
+    assert torch.isfinite(gauss).all() and (gauss[0] / gauss[-1]) > 1e6
     # the effective rank of a flat spectrum is n, of a rank-one spectrum 1
     assert abs(gr.effective_rank(torch.tensor([3.0, 0.0, 0.0], dtype=torch.float64)) - 1) < 1e-12
+    assert abs(gr.effective_rank(torch.ones(7, dtype=torch.float64)) - 7) < 1e-12
+
+
+@check("gradients.orthogonal-product-isometry", devices=("cpu",), kind="statistical")
+def orthogonal_matrices_are_haar(t):
+    """orthogonal_matrices draws from the Haar measure: E[Q_11] = 0 and E[Q_11^2] = 1/n. The plain QR factor
+    (without the diag(R) sign fix; LAPACK makes R_11 < 0) fails: its Q_11 is always negative."""
+    n, count = 4, 2000
+    qs = torch.stack(gr.orthogonal_matrices(n, count, t.generator(2)))
+    q11 = qs[:, 0, 0]
+    # Q_11 of a Haar matrix: mean 0, variance 1/n; Q_11^2 ~ Beta(1/2, (n-1)/2): variance 2(n-1)/(n^2(n+2))
+    se_mean, se_sq = math.sqrt(1 / n / count), math.sqrt(2 * (n - 1) / (n ** 2 * (n + 2)) / count)
+    assert abs(q11.mean().item()) < 6 * se_mean
+    assert abs(q11.pow(2).mean().item() - 1 / n) < 6 * se_sq
+    g = t.generator(3)
+    plain = torch.stack([torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))[0][0, 0]
+                         for _ in range(200)])
+    assert abs(plain.mean().item()) > 6 * math.sqrt(1 / n / 200)  # the sign-unfixed QR is rejected

@@ -1,4 +1,6 @@
 """Checks for docs/*/softmax.md. Oracles: torch.softmax, autograd, F.cross_entropy, float64 numpy."""
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,8 +20,12 @@ def probabilities(t):
     assert_close(p.sum(-1), ones, rtol=0, atol=t.tol(f64=1e-15, f32=1e-6))
     assert (p > 0).all() and (p < 1).all()
     if t.dtype == torch.float32 and not t.is_cuda:
-        # "(0, 1)" is exact mathematics; in float32 e^-104 underflows, so a probability becomes 0.0
-        assert sm.softmax(t.put([0.0, 104.0]))[0].item() == 0.0
+        # "(0, 1)" is exact mathematics; in float32 e^-g rounds to 0 once e^-g < 2^-150 (half the smallest
+        # subnormal), i.e. from g = ceil(150 ln 2) = 104: the smallest integer gap with a probability of exactly 0.0
+        gaps = [g for g in range(90, 120) if sm.softmax(t.put([0.0, float(g)]))[0].item() == 0.0]
+        gap = t.record("underflow_gap", gaps[0])
+        assert gap == math.ceil(150 * math.log(2)) == 104
+        assert sm.softmax(t.put([0.0, 103.0]))[0].item() > 0.0
 
 
 @check("softmax.shift-invariance", dtypes=("float32", "float64"))
@@ -38,6 +44,10 @@ def shift_invariance(t):
 def naive_overflows(t):
     """e^z overflows for large logits: the naive formula gives NaN, the max-subtracted one does not."""
     big = 1000.0 if t.dtype == torch.float64 else 100.0  # e^710 and e^89 overflow
+    # the first integer n with e^n = inf: ceil(ln(largest finite number)), 89 in float32, 710 in float64
+    first_inf = next(n for n in range(1, 1000) if torch.isinf(torch.exp(t.put(float(n)))))
+    t.record("exp_overflow", first_inf)
+    assert first_inf == math.ceil(math.log(torch.finfo(t.dtype).max)) == (89 if t.dtype == torch.float32 else 710)
     z = t.put([[big, 0.0], [big, big - 1]])
     assert torch.isnan(sm.softmax_naive(z)).any()
     stable = sm.softmax(z)
@@ -78,6 +88,15 @@ def cross_entropy_gradient(t):
     assert_close(sm.cross_entropy_grad(logits, target), z.grad, rtol=1e-12, atol=1e-16)
     # a plausible slip, forgetting the 1/N of the mean, is rejected
     assert (sm.cross_entropy_grad(logits, target) * 8 - z.grad).abs().max() > 1e-2
+    # a logit gap of 1000: still finite and exact, (p - y) / N with p one-hot
+    far = t.put([[0.0, 1000.0], [1000.0, 0.0]])
+    zf = far.clone().requires_grad_(True)
+    tf = torch.tensor([0, 0], device=t.device)
+    F.cross_entropy(zf, tf).backward()
+    got = sm.cross_entropy_grad(far, tf)
+    assert torch.isfinite(got).all()
+    assert_close(got, zf.grad, rtol=1e-12, atol=1e-300)
+    assert_close(got, t.put([[-0.5, 0.5], [0.0, 0.0]]), rtol=0, atol=1e-300)
 
 
 @check("softmax.log-softmax-nll-is-cross-entropy", dtypes=("float32", "float64"))
@@ -89,5 +108,13 @@ def log_softmax_nll_is_cross_entropy(t):
     assert_close(sm.log_softmax(logits), F.log_softmax(logits, -1), rtol=tol, atol=tol)
     assert_close(sm.cross_entropy(logits, target), F.cross_entropy(logits, target), rtol=tol, atol=tol)
     assert_close(F.nll_loss(F.log_softmax(logits, -1), target), F.cross_entropy(logits, target), rtol=tol, atol=tol)
+    # a logit gap of 1000: log(softmax(z)) is log 0 = -inf there (float32 from a gap of 104, float64 from 746),
+    # so a log_softmax or cross_entropy written that way is caught; the max-shifted form is exact
+    far = t.put([[0.0, 1000.0], [1000.0, 0.0]])
+    near = torch.tensor([0, 0], device=t.device)
+    assert torch.isinf(torch.log(torch.softmax(far, -1))).any()  # the plausible wrong version fails here
+    exact = t.put([[-1000.0, 0.0], [0.0, -1000.0]])
+    assert torch.equal(sm.log_softmax(far), exact) and torch.equal(F.log_softmax(far, -1), exact)
+    assert sm.cross_entropy(far, near).item() == 500.0 == F.cross_entropy(far, near).item()
     # the classic mistake: softmax output fed to cross_entropy applies softmax twice
     assert (F.cross_entropy(torch.softmax(logits, -1), target) - F.cross_entropy(logits, target)).abs() > 0.1

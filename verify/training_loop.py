@@ -55,6 +55,12 @@ def backprop_matches_autograd(t):
     # the comparison is sharp enough to catch a missing tanh derivative
     wrong = _wrong_backward(logits, cache, y, params)
     assert (wrong["w1"] - auto["w1"]).abs().max() > 1e-3
+    # a logit gap of 1000 (float32 and float64): log(softmax(z)) would be log 0 = -inf there, so a loss
+    # written that way is caught; the logsumexp form gives the exact 500 = mean(1000, 0), like F.cross_entropy
+    far = t.put([[0.0, 1000.0, 0.0], [1000.0, 0.0, 0.0]])
+    far_y = t.put([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    assert not torch.isfinite(-(far_y * torch.log(torch.softmax(far, 1))).sum(1).mean())  # -inf, or NaN from 0 * -inf
+    assert tl.cross_entropy(far, far_y).item() == 500.0 == F.cross_entropy(far, far_y.argmax(1)).item()
 
 
 def _central(f, w, h):
@@ -95,16 +101,21 @@ def finite_differences_agree(t):
         assert_close(grads[name], num[name], rtol=1e-6, atol=1e-8)
     for name in ("w1", "b2"):  # the snippet's gradient checker, on one weight and one bias
         assert_close(tl.numerical_gradient(loss_with(name), params[name]), num[name], rtol=1e-6, atol=1e-8)
-    num_w1 = num["w1"]
-    # the bug is off by 0.17-1.06 (seeds 0-19) where the finite-difference error is 1e-10 to 5e-10
-    assert (wrong["w1"] - num_w1).abs().max() > 1e-3
+    fd_err = torch.stack([(grads[n] - num[n]).abs().max() for n in tl.PARAM_NAMES]).max()
+    bug_err = (wrong["w1"] - num["w1"]).abs().max()
+    assert torch.isfinite(fd_err) and torch.isfinite(bug_err)
+    t.record("fd_err_x1e10", fd_err * 1e10)
+    t.record("bug_err", bug_err)
+    # seeds 0-19: the finite-difference error was 1e-10 to 5e-10, the bug's 0.17-1.06
+    assert fd_err < 1e-8 and bug_err > 1e-3
     # why central: shrinking h by 10 cuts its error ~100x (O(h^2)), a one-sided difference's only ~10x (O(h)).
     # Measured over seeds 0-19: central ratio 99.996-100.009, forward ratio 9.987-10.010.
     f = loss_with("w2")
     err = {(kind, h): (diff(f, params["w2"], h) - grads["w2"]).abs().max().item()
            for kind, diff in (("central", _central), ("forward", _forward_diff)) for h in (1e-2, 1e-3)}
-    assert 50 < err["central", 1e-2] / err["central", 1e-3] < 200
-    assert 5 < err["forward", 1e-2] / err["forward", 1e-3] < 20
+    central = t.record("central_ratio", err["central", 1e-2] / err["central", 1e-3])
+    forward = t.record("forward_ratio", err["forward", 1e-2] / err["forward", 1e-3])
+    assert 99 < central < 101 and 9.9 < forward < 10.1
 
 
 class _MLP(nn.Module):
@@ -156,6 +167,7 @@ def gd_decreases_loss(t):
     # loss fell by 15-63 % in 50 steps; the asserts keep a margin on both.
     assert (diffs < 0).all()
     assert losses[-1] < 0.95 * losses[0]
+    t.record("drop_percent", 100 * (1 - losses[-1] / losses[0]))
 
 
 def _descend(w0, device, steps=150, lr=0.02):
@@ -178,7 +190,11 @@ def init_dependent_minimum(t):
     for w in (w_right, w_left):  # both are true local minima: f' = 0, f'' > 0
         assert abs(4 * w ** 3 - 6 * w + 1) < 1e-8 and 12 * w ** 2 - 6 > 0
     assert f(w_right) > f(w_left) + 2  # -1.070 vs -3.514: started on the right, GD never sees the global one
-    assert abs(f(w_right) - (-1.0702)) < 1e-3 and abs(f(w_left) - (-3.5139)) < 1e-3
+    for name, v in (("w_right", w_right), ("w_left", w_left), ("f_right", f(w_right)), ("f_left", f(w_left)),
+                    ("f_gap", f(w_right) - f(w_left))):
+        t.record(name, v)
+    assert (round(w_right, 3), round(w_left, 3)) == (1.131, -1.301)
+    assert (round(f(w_right), 2), round(f(w_left), 2), round(f(w_right) - f(w_left), 1)) == (-1.07, -3.51, 2.4)
 
 
 @check("training_loop.gradients-accumulate")
@@ -193,3 +209,27 @@ def gradients_accumulate(t):
     assert_close(model.fc1.weight.grad, 2 * once, rtol=1e-15, atol=0)
     opt.zero_grad()  # default set_to_none=True since PyTorch 2.0
     assert all(p.grad is None for p in model.parameters())
+    # accumulation over m micro-batches: loss / m gives the full-batch mean gradient for EQUAL sizes ...
+    xb, yb, lb, _ = _problem(t, batch=24)
+    full = torch.autograd.grad(F.cross_entropy(model(xb), lb), model.fc1.weight)[0]
+
+    def accumulated(bounds, weights):
+        opt.zero_grad()
+        for (a, b), wgt in zip(bounds, weights):
+            (F.cross_entropy(model(xb[a:b]), lb[a:b]) * wgt).backward()
+        return model.fc1.weight.grad.clone()
+    equal = [(0, 6), (6, 12), (12, 18), (18, 24)]
+    assert_close(accumulated(equal, [1 / 4] * 4), full, rtol=1e-12, atol=1e-15)
+    # ... but not for unequal ones (8 and 16 examples): then each loss needs the weight n_i / N
+    unequal = [(0, 8), (8, 24)]
+    assert (accumulated(unequal, [1 / 2, 1 / 2]) - full).abs().max() > 1e-3
+    assert_close(accumulated(unequal, [8 / 24, 16 / 24]), full, rtol=1e-12, atol=1e-15)
+    # and not with BatchNorm: each micro-batch is normalized with its own statistics
+    t.seed_modules()
+    bn_net = nn.Sequential(nn.Linear(D_IN, HIDDEN), nn.BatchNorm1d(HIDDEN), nn.Tanh(),
+                           nn.Linear(HIDDEN, CLASSES)).to(t.device, t.dtype)
+    bn_full = torch.autograd.grad(F.cross_entropy(bn_net(xb), lb), bn_net[0].weight)[0]
+    bn_net.zero_grad()
+    for a, b in equal:
+        (F.cross_entropy(bn_net(xb[a:b]), lb[a:b]) / 4).backward()
+    assert (bn_net[0].weight.grad - bn_full).abs().max() > 1e-3
