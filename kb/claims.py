@@ -42,6 +42,7 @@ TEXT = {
                        "non-equivalent mutants killed ({timeout} of them by a timeout), {survived} survived, "
                        "{equivalent} equivalent",
            "mutation_stale": "; stale: the snippet changed after this measurement",
+           "mutation_partial": "; measured on {checked} of {generated} mutants, the run was stopped before the rest",
            "mutation_none": "Mutation score of `snippets/{topic}.py`: not measured (`./run mutants`)",
            "failure": "Last failure on {device}"},
     "zh": {"on": "出处", "check": "检验", "source": "检验的源代码", "device": "设备",
@@ -53,6 +54,7 @@ TEXT = {
            "mutation": "`snippets/{topic}.py` 的变异得分（{tool}）：**{score:.0%}**：{counted} 个非等价变异体中 "
                        "{killed} 个被检验发现（其中 {timeout} 个因超时），{survived} 个存活，{equivalent} 个等价",
            "mutation_stale": "；已过期：此次测量后代码片段有改动",
+           "mutation_partial": "；只测量了 {generated} 个变异体中的 {checked} 个，其余未运行",
            "mutation_none": "`snippets/{topic}.py` 的变异得分：尚未测量（`./run mutants`）",
            "failure": "{device} 上的最近一次失败"},
 }
@@ -219,9 +221,12 @@ def mutation_score(state: State, lang: str, topic: str) -> str:
     r = state.mutants.get("modules", {}).get(topic)
     if r is None or not snippet.exists():
         return t["mutation_none"].format(topic=topic) if snippet.exists() else ""
-    line = t["mutation"].format(topic=topic, tool=state.mutants["tool"], counted=r["generated"] - r["equivalent"],
-                                killed=r["killed"] + r["timeout"],
+    unchecked = r.get("not_checked", 0)
+    line = t["mutation"].format(topic=topic, tool=state.mutants["tool"],
+                                counted=r["generated"] - unchecked - r["equivalent"], killed=r["killed"] + r["timeout"],
                                 **{k: r[k] for k in ("score", "timeout", "survived", "equivalent")})
+    if unchecked:
+        line += t["mutation_partial"].format(checked=r["generated"] - unchecked, generated=r["generated"])
     stale = r["fingerprint"] != _report.snippet_fingerprint(snippet)
     return line + (t["mutation_stale"] if stale else "")
 

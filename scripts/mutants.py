@@ -54,11 +54,14 @@ def module_results(path: Path, equivalent: dict) -> dict:
     data = SourceFileMutationData(path=path.relative_to(ROOT))
     data.load()
     source = path.read_text(encoding="utf-8")
-    counts = {"generated": 0, "killed": 0, "timeout": 0, "survived": 0, "equivalent": 0}
+    counts = {"generated": 0, "not_checked": 0, "killed": 0, "timeout": 0, "survived": 0, "equivalent": 0}
     survivors, marked = [], []
     for name, code in sorted(data.exit_code_by_key.items()):
         status = status_by_exit_code[code]
         counts["generated"] += 1
+        if status == "not checked":  # the run was stopped before this mutant's turn
+            counts["not_checked"] += 1
+            continue
         if status == "killed":
             counts["killed"] += 1
             continue
@@ -75,7 +78,7 @@ def module_results(path: Path, equivalent: dict) -> dict:
         counts["survived"] += 1
         survivors.append({"mutant": name, "status": status, "function": name.split(".")[-1].split("__mutmut")[0][2:],
                           "line": line_number(source, removed), "diff": diff.strip()})
-    counted = counts["generated"] - counts["equivalent"]
+    counted = counts["generated"] - counts["not_checked"] - counts["equivalent"]
     score = (counts["killed"] + counts["timeout"]) / counted if counted else 1.0
     return {**counts, "score": round(score, 4), "fingerprint": _report.snippet_fingerprint(path),
             "survivors": survivors, "equivalents": marked}
@@ -85,6 +88,8 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="./run mutants", description=__doc__.split("\n\n")[0])
     p.add_argument("topics", nargs="*", help="snippets modules to mutate (default: all)")
     p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: all cores)")
+    p.add_argument("--report-only", action="store_true",
+                   help="only write reports/mutants.json from the results mutmut has kept (after a stopped run)")
     args = p.parse_args()
     modules = sorted((ROOT / "snippets").glob("*.py"))
     names = {m.stem for m in modules if m.stem != "__init__"}
@@ -96,7 +101,7 @@ def main() -> int:
     command += ["--max-children", str(args.max_children)] if args.max_children else []
     command += [f"snippets.{t}.*" for t in args.topics]
     env = {"OMP_NUM_THREADS": "1", **os.environ}
-    if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+    if not args.report_only and subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
         return 1
 
     equivalent = tomllib.loads(EQUIVALENT.read_text(encoding="utf-8")) if EQUIVALENT.exists() else {}
@@ -113,6 +118,7 @@ def main() -> int:
     _report.write_report(path, report)
     for name, r in report["modules"].items():
         flag = "" if r["score"] >= BAR else "  below the bar"
+        flag += f"  ({r['not_checked']} not run yet)" if r["not_checked"] else ""
         print(f"{name:<16} {r['score']:6.1%}  generated {r['generated']:4}  killed {r['killed']:4}  "
               f"timeout {r['timeout']:3}  survived {r['survived']:3}  equivalent {r['equivalent']:3}{flag}")
     return 0

@@ -210,7 +210,7 @@ def test_a_stale_cuda_failure_is_shown_with_its_message_on_the_claims_page(tmp_p
 
 def write_mutants(root, fingerprint):
     _report.write_report(root / "reports" / "mutants.json", {"tool": "mutmut 3.8.1", "modules": {"demo": {
-        "generated": 40, "killed": 36, "timeout": 2, "survived": 1, "equivalent": 1, "score": 0.9744,
+        "generated": 40, "not_checked": 0, "killed": 36, "timeout": 2, "survived": 1, "equivalent": 1, "score": 0.9744,
         "fingerprint": fingerprint, "survivors": [], "equivalents": []}}})
 
 

@@ -110,6 +110,11 @@ def main(argv=None) -> int:
     runs = sum(n for n, _ in todo.values())
     if runs:
         import pytest
+        # pytest rewrites the asserts of every check module in every worker, about 2 s of CPU each time
+        # unless the rewritten modules are kept in __pycache__: keep them even where the environment sets
+        # PYTHONDONTWRITEBYTECODE (they are a cache like .pytest_cache, which pytest writes regardless)
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        sys.dont_write_bytecode = False
         n = workers(runs)
         options = ["--device", args.device, "--seed", str(args.seed), "--claims", args.keyword,
                    "-q", "--tb=short", "--rootdir", str(_report.ROOT)]
