@@ -31,6 +31,7 @@ INDEX = re.compile(r"^\[\[(claims|misconceptions)-index:([a-z]+)\]\]$")
 MISCONCEPTION = re.compile(r'^(\s*)!!! danger "(.*)"\s*$')
 QUESTION = re.compile(r"^##\s+(.*?)\s*\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
 DEVICES = ("cpu", "cuda")
+PAGE_SEED = 0  # the seed whose measured values the pages print
 TEXT = {
     "en": {"on": "Stated in", "check": "Check", "source": "Source of the check", "device": "Device",
            "stale": "stale: code changed since this run", "notrun": "not run", "na": "not applicable",
@@ -165,6 +166,10 @@ class State:
         _, merged, _ = self.results(cid, "cpu")
         dtype = dtype or ("float64" if "float64" in merged else "float32")
         found = {r["values"][name] for _, r in merged.get(dtype, []) if name in r.get("values", {})}
+        seeds = {c["seed"] for c in self.reports["cpu"]["claims"][cid]["checks"].values()} - {PAGE_SEED}
+        if found and seeds:  # pages state the numbers of the default seed (and say so where they depend on it)
+            raise ClaimError(f"value '{cid}.{name}' (on {self.pages_of(cid)}) was measured with --seed "
+                             f"{min(seeds)}; the pages show seed {PAGE_SEED}: run python -m verify")
         if len(found) != 1:
             recorded = sorted({v for _, r in merged.get(dtype, []) for v in r.get("values", {})})
             raise ClaimError(f"value '{cid}.{name}' (on {self.pages_of(cid)}): "

@@ -224,3 +224,12 @@ def test_the_claims_page_shows_each_topics_mutation_score_and_when_it_is_stale(t
     assert "<strong>97%</strong>: 38 of 39 non-equivalent mutants killed" in html and "stale" not in html
     snippet.write_text("def f(x):\n    return -x\n")
     assert "stale: the snippet changed after this measurement" in render(root, "[[claims-index:en]]")
+
+
+def test_a_value_measured_with_another_seed_is_refused(tmp_path):
+    root = make_project(tmp_path, extra="The gap is [[value:demo.true-fact.gap]].", results=with_value())
+    report = _report.load_report(root / "reports" / "cpu.json")
+    report["claims"]["demo.true-fact"]["checks"]["verify/demo.py::true_fact"]["seed"] = 7
+    _report.write_report(root / "reports" / "cpu.json", report)
+    with pytest.raises(claims.ClaimError, match=r"demo\.true-fact\.gap.*--seed 7.*seed 0"):
+        render(root, page(root))
