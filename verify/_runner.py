@@ -26,7 +26,10 @@ def cuda_present() -> bool:
 
 def plan(checks, devices, *, keyword, seed, force) -> dict:
     """device -> (runs to do, runs reused) for the selected checks."""
-    torch_version = importlib.metadata.version("torch")
+    try:  # the installed torch, read without importing it
+        torch_version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:  # a torch without metadata: nothing can be reused
+        torch_version = None
     prints = {m: _report.fingerprint(m) for m in _report.topic_modules()}
     out = {}
     for device in devices:
