@@ -325,6 +325,15 @@ def sorted_batches(t):
     for batch in x.view(-1, size, 1):
         layer(batch)
     assert abs(t.record("sorted_running_mean", layer.running_mean.item()) - 2) < 0.1
+    # the weight the EMA still gives the first 50 batches, measured on a second layer fed 50 batches of
+    # ones and then 50 of zeros: (1 - 0.9^50) 0.9^50, printed as about 0.9^50 = 0.5 %
+    probe = nn.BatchNorm1d(1, dtype=x.dtype)
+    for value in [1.0] * 50 + [0.0] * 50:
+        probe(torch.full((size, 1), value, dtype=x.dtype))
+    survived = probe.running_mean.item()
+    assert math.isclose(survived, (1 - 0.9 ** 50) * 0.9 ** 50, rel_tol=1e-9)
+    assert round(t.record("first_class_weight", survived), 3) == 0.005
+    assert round(t.record("class_gap_expected", 4 / math.sqrt(5)), 2) == 1.79
     # shuffled: a random batch is a sample without replacement, E[(mean_B - mean)^2] = (var/n_B)(N-n_B)/(N-1)
     expected = x.var(unbiased=False).item() / size * (n - size) / (n - 1)
     replicates, gaps = [], []

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from numpy.polynomial import legendre
 from torch import nn
+from torch.nn import functional as F
 from torch.testing import assert_close
 
 from snippets import generalization as gen
@@ -114,6 +115,10 @@ def small_subset_test(t):
     assert acc_ok == 1.0 and loss_ok < 0.05
     # the bug has a hard floor: logits squeezed into [0, 1] give loss >= log(1 + e^-1) = 0.3133 for any weights
     assert loss_bug >= math.log1p(math.exp(-1)) - 1e-4
+    # the floor itself, measured with F.cross_entropy on the best the bug allows (probabilities (1, 0))
+    floor = F.cross_entropy(torch.tensor([[1.0, 0.0]], dtype=torch.float64), torch.tensor([0])).item()
+    assert math.isclose(floor, math.log1p(math.exp(-1)), rel_tol=1e-12)
+    assert round(t.record("bug_floor", floor), 4) == 0.3133 and loss_bug >= round(floor, 3)
     assert acc_small_net < 0.85 and acc_wide_net > 0.98
 
 

@@ -104,6 +104,8 @@ def xavier_uniform(t):
     ratio = w.double().var().item() / (2 / (fan_in + fan_out))
     assert abs(ratio - 1) < 6 * _sample_var_sd(w.numel(), 9 / 5)  # a uniform's kurtosis is 9/5
     assert abs(w.double().var().item() / (1 / fan_in) - 1) > 0.2  # rejects the notes' Var = 1/fan_in
+    # the page: 1/fan_in is 20 % below 2/(fan_in + fan_out) for a 500 -> 300 layer
+    assert round(t.record("misquote_gap", 1 - (1 / fan_in) / (2 / (fan_in + fan_out))), 2) == 0.20
     conv = torch.empty(64, 32, 3, 3, dtype=t.dtype, device=t.device)
     nn.init.xavier_uniform_(conv)
     assert ini.fan_in_and_fan_out(conv.shape) == (288, 576)  # C_in*k*k and C_out*k*k

@@ -194,6 +194,15 @@ def standardized_inputs_avoid_saturation(t):
     # The fraction over 12 800 units has SD < 0.01 (units share rows and columns; measured 0.63-0.66 and
     # at most 1 saturated unit over seeds 0-9): all bounds are > 10 SD away.
     assert 0.55 < t.record("saturated_raw", raw) < 0.75 and std < 0.01  # seed 0: 0.64; seeds 0-11: 0.635-0.653
+    # the closed forms the page quotes: sigma'(z) = 0.01 at |z| = ln((1 + r) / (1 - r)) with r = sqrt(1 - 0.04)
+    r = math.sqrt(1 - 4 * 0.01)
+    edge = math.log((1 + r) / (1 - r))
+    assert math.isclose(torch.sigmoid(torch.tensor(edge, dtype=torch.float64)).item() * (1 - torch.sigmoid(
+        torch.tensor(edge, dtype=torch.float64)).item()), 0.01, rel_tol=1e-9)
+    assert round(t.record("saturation_edge", edge), 1) == 4.6
+    # P(|z| > edge) for a centred Gaussian of SD 10 and of SD 1
+    assert round(t.record("gaussian_share_sd10", math.erfc(edge / 10 / math.sqrt(2))), 2) == 0.65
+    assert round(t.record("gaussian_per_million_sd1", 1e6 * math.erfc(edge / math.sqrt(2))), 1) == 4.5
 
 
 @check("input_norm.lrn-matches-torch", dtypes=("float32", "float64"))

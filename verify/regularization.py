@@ -53,6 +53,12 @@ def bias_variance(t):
         assert abs(est - bias2.item()) < 6 * se_b
     # degree 7 vs degree 1 (design, seed-free closed form): variance 0.0296 vs 0.0079, bias^2 2.8e-8 vs 0.18
     assert exact[7][1] > 3 * exact[1][1] and exact[7][0] < 1e-3 * exact[1][0]
+    # the numbers the page prints (closed forms on a fixed design: the same for every seed)
+    assert round(t.record("var_ratio", exact[7][1] / exact[1][1]), 1) == 3.7
+    assert round(t.record("bias2_line", exact[1][0]), 2) == 0.18
+    assert round(t.record("var_line", exact[1][1]), 4) == 0.0079
+    assert round(t.record("bias2_poly7_e8", exact[7][0] * 1e8), 1) == 2.8
+    assert round(t.record("var_poly7", exact[7][1]), 3) == 0.030
 
 
 @check("regularization.more-data-less-variance", devices=("cpu",))
@@ -111,6 +117,10 @@ def penalizing_bias_underfits(t):
     # seed 0: intercept 45.4 vs 50.03, training MSE 20.8 vs 0.050
     assert abs(w_free[0].item() - 50) < 0.1 < abs(w_all[0].item() - 50)
     assert mse_all > 100 * mse_free
+    # printed for seed 0; for every seed the two inequalities above are what the check asserts
+    assert 40 < t.record("intercept_penalized", w_all[0].item()) < 50 - 0.1
+    t.record("mse_penalized", mse_all.item())
+    assert 0 < t.record("mse_free", mse_free.item()) < mse_all.item() / 100
 
 
 @check("regularization.no-bias-decay-groups")
@@ -291,6 +301,7 @@ def adam_l2_vs_adamw(t):
     assert_close(by_hand(decoupled=False), adam_wd, rtol=0, atol=atol)
     assert_close(by_hand(decoupled=True), adamw, rtol=0, atol=atol)
     assert (adamw - adam_wd).abs().max() > 1e-2  # measured over seeds 0-9: 0.025-0.11 after 10 steps
+    t.record("adamw_gap", (adamw - adam_wd).abs().max().item())  # printed for seed 0
     assert torch.optim.AdamW([w0.clone().requires_grad_(True)]).defaults["weight_decay"] == 0.01
     assert torch.optim.Adam([w0.clone().requires_grad_(True)]).defaults["weight_decay"] == 0
 
@@ -330,6 +341,8 @@ def ridge_reduces_test_error(t):
     # measured over seeds 0-11: plain 0.34-0.84, lam = 0.1 0.071-0.097 (ratio <= 0.235), lam = 100 0.46-0.47
     assert moderate < plain / 2   # too little regularization overfits
     assert heavy > 3 * moderate   # too much underfits
+    for name, value in (("plain", plain), ("moderate", moderate), ("heavy", heavy)):
+        t.record(f"test_error_{name}", float(value))  # printed for seed 0
 
 
 @check("regularization.weight-norm-bounds-slope")
@@ -347,6 +360,8 @@ def weight_norm_bounds_slope(t):
     grad, = torch.autograd.grad(f.sum(), x)
     bound = math.prod(torch.linalg.matrix_norm(w, ord=2).item() for w in ws)
     assert grad.norm(dim=1).max().item() <= bound
+    t.record("max_slope", grad.norm(dim=1).max().item())  # printed for seed 0 (the bound holds for every seed)
+    t.record("slope_bound", bound)
     # eps = 1e-10 instead of the default 1e-5, whose small effect (relative change ~5e-5) would
     # otherwise be the only thing that depends on the weight scale
     net = nn.Sequential(nn.Linear(10, 32), nn.BatchNorm1d(32, eps=1e-10, affine=False), nn.ReLU(),
@@ -373,6 +388,7 @@ def early_stopping_like_l2(t):
     lr = 0.1 / s.max().item() ** 2  # lr s^2 <= 0.1: the regime of the approximation
     path = reg.gradient_descent_path(X, y, lr, 300)
     uy = U.T @ y
+    worst_gap = 0.0
     for tau in (1, 10, 100, 300):
         gd_filter = 1 - (1 - lr * s ** 2) ** tau  # closed form of GD from 0 in the SVD basis
         assert_close(path[tau - 1], Vh.T @ (gd_filter * uy / s), rtol=1e-10, atol=1e-12)
@@ -381,8 +397,13 @@ def early_stopping_like_l2(t):
         assert_close(reg.ridge_fit(X, y, alpha), Vh.T @ (ridge_filter * uy / s), rtol=1e-10, atol=1e-12)
         # approximate, not exact: max over s of |(1 - e^-u) - u/(1 + u)| is 0.204 (u = 2.5), 0.215 here
         assert (gd_filter - ridge_filter).abs().max() < 0.22
+        worst_gap = max(worst_gap, (gd_filter - ridge_filter).abs().max().item())  # finite: the assert above
         if tau <= 10:  # stopping early really regularizes: far from the unregularized filter 1
             assert gd_filter.max() < 0.7
+    t.record("filter_gap", worst_gap)
+    # the largest possible gap, max_u |(1 - e^-u) - u / (1 + u)|, on a fine grid (u = 2.5 or so)
+    u = torch.linspace(1e-3, 20, 200_001, dtype=torch.float64)
+    assert round(t.record("filter_gap_sup", ((1 - torch.exp(-u)) - u / (1 + u)).abs().max().item()), 3) == 0.204
     norms = path.norm(dim=1)
     losses = ((X @ path.T - y.unsqueeze(1)) ** 2).sum(0)
     assert (norms[1:] >= norms[:-1] - 1e-12).all() and (losses[1:] <= losses[:-1] + 1e-12).all()
@@ -395,6 +416,9 @@ def inverted_dropout_expectation(t):
     """Inverted dropout drops a fraction p, multiplies survivors by 1/(1-p) and so keeps E[output] = input."""
     p, n = 0.3, 100_000
     ones = torch.ones(n, dtype=t.dtype, device=t.device)
+    # the page prints the two tolerances (6 standard errors)
+    assert round(t.record("tol_fraction", 6 * math.sqrt(p * (1 - p) / n)), 4) == 0.0087
+    assert round(t.record("tol_mean", 6 * math.sqrt(p / (1 - p) / n)), 3) == 0.012
     t.seed_modules()
     for out in (reg.inverted_dropout(ones, p, generator=t.device_generator()), nn.Dropout(p).train()(ones)):
         dropped = (out == 0).double().mean().item()
@@ -535,6 +559,7 @@ def dropout_loss_noisy(t):
         net.eval()
         eval_losses = torch.stack([loss() for _ in range(20)])
     assert train_losses.std() > 1e-2 and eval_losses.std() == 0  # measured, seeds 0-9: SD 0.049-0.098
+    t.record("train_loss_sd", train_losses.std().item())  # printed for seed 0
 
     def increases(train_mode):
         t.seed_modules()
@@ -551,7 +576,7 @@ def dropout_loss_noisy(t):
         return sum(b > a for a, b in zip(history, history[1:]))
 
     # measured over seeds 0-9: 21-26 of 49 steps increase the loss with dropout, 0 without
-    assert increases(True) >= 10 and increases(False) == 0
+    assert t.record("increases_dropout", increases(True)) >= 10 and increases(False) == 0
 
 
 @check("regularization.dropconnect-masks-weights")
