@@ -1,6 +1,7 @@
 """Mutation testing of snippets/ against the checks: how many planted bugs would the suite notice?
 
-  ./run mutants [--max-children N] [TOPIC ...]     (TOPIC: a snippets module, e.g. softmax; default all)
+  ./run mutants [--max-children N] [--survivors | --report-only] [TOPIC ...]
+      TOPIC: a snippets module, e.g. softmax (default: all); --survivors reruns only the last survivors
 
 mutmut (configured in pyproject.toml) plants one small change at a time in snippets/ and runs the
 checks that reach the changed function, plus the bad-input tests (a mutant in argument validation
@@ -88,6 +89,8 @@ def main() -> int:
     p = argparse.ArgumentParser(prog="./run mutants", description=__doc__.split("\n\n")[0])
     p.add_argument("topics", nargs="*", help="snippets modules to mutate (default: all)")
     p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: all cores)")
+    p.add_argument("--survivors", action="store_true",
+                   help="rerun only the mutants that survived in reports/mutants.json (after strengthening checks)")
     p.add_argument("--report-only", action="store_true",
                    help="only write reports/mutants.json from the results mutmut has kept (after a stopped run)")
     args = p.parse_args()
@@ -99,14 +102,21 @@ def main() -> int:
 
     command = [sys.executable, "-m", "mutmut", "run"]
     command += ["--max-children", str(args.max_children)] if args.max_children else []
-    command += [f"snippets.{t}.*" for t in args.topics]
+    path = ROOT / "reports" / "mutants.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"modules": {}}
+    if args.survivors:  # a named mutant is rerun even though it has a result
+        survivors = [s["mutant"] for name, r in old["modules"].items() if not args.topics or name in args.topics
+                     for s in r["survivors"]]
+        if not survivors:
+            print("no survivors to rerun")
+        command += survivors
+    else:  # a pattern names every mutant of the module: each is rerun
+        command += [f"snippets.{t}.*" for t in args.topics]
     env = {"OMP_NUM_THREADS": "1", **os.environ}
     if not args.report_only and subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
         return 1
 
     equivalent = tomllib.loads(EQUIVALENT.read_text(encoding="utf-8")) if EQUIVALENT.exists() else {}
-    path = ROOT / "reports" / "mutants.json"
-    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"modules": {}}
     results = dict(old["modules"])
     os.chdir(ROOT)  # mutmut reads its configuration and results relative to the working directory
     for module in modules:
