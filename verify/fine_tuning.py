@@ -97,6 +97,14 @@ def three_modes(t):
         assert sum(p.numel() for p in params) == expected
         assert t.record(f"trainable_{mode.replace('-', '_')}",
                         sum(p.numel() for p in model.parameters() if p.requires_grad)) == expected
+    # partial with three blocks: trainable_blocks counts from the end (the last k blocks train, the others freeze)
+    for k, expected in ((1, [False, False, True]), (2, [False, True, True])):
+        t.seed_modules()
+        deep = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 4), nn.Linear(4, 5))
+        params = ft.finetune_parameters(deep, nn.Linear(5, 1), "partial", trainable_blocks=k)
+        assert [block.weight.requires_grad for block in deep] == expected
+        assert sum(p.numel() for p in params) == sum(b.weight.numel() + b.bias.numel()
+                                                      for b, e in zip(deep, expected) if e) + 6
     backbone, head = _model(t)
     model = nn.Sequential(backbone, head)
     x, _ = _batch(t)
@@ -142,6 +150,12 @@ def default_init(t):
     fan_in = 16 * 3 * 3
     bound = ft.conv2d_default_bound(16, 3)
     assert abs(bound - 1 / math.sqrt(fan_in)) < 1e-15
+    # kaiming_uniform_bound against torch's gain: the default a = 0 (plain ReLU, gain sqrt 2) and a slope a = 0.5
+    assert math.isclose(ft.kaiming_uniform_bound(fan_in), nn.init.calculate_gain("leaky_relu", 0)
+                        * math.sqrt(3 / fan_in), rel_tol=1e-14)
+    assert math.isclose(ft.kaiming_uniform_bound(fan_in), math.sqrt(6 / fan_in), rel_tol=1e-14)
+    assert math.isclose(ft.kaiming_uniform_bound(fan_in, a=0.5), nn.init.calculate_gain("leaky_relu", 0.5)
+                        * math.sqrt(3 / fan_in), rel_tol=1e-14)
     weight, bias = conv.weight.detach().double(), conv.bias.detach().double()
     assert weight.abs().max() <= bound * (1 + 1e-6) and bias.abs().max() <= bound * (1 + 1e-6)
     assert weight.abs().max() >= 0.99 * bound  # P(all 4608 draws below 0.99 b) = 0.99^4608 ~ e^-46

@@ -157,6 +157,13 @@ def momentum_update(t):
         u = 0.9 * u - lr_k * grad(theta, k)
         theta = theta + u
     assert (ours - theta).norm() > 1e-3 * theta.norm()
+    # the default momentum is 0.9
+    assert _gap_to_torch(t, opt.momentum_step, torch.optim.SGD, lr=0.02,
+                         torch_hyper=dict(lr=0.02, momentum=0.9)) <= MATCH_RTOL
+    # Polyak's settings in closed form, with l_min != 1 so that sqrt(l_max / l_min) differs from sqrt(l_max * l_min):
+    # [2, 50]: lr = 4 / (sqrt 50 + sqrt 2)^2 = 4 / 72, sqrt(kappa) = 5, momentum = (4 / 6)^2
+    lr, mu = opt.polyak_heavy_ball(2.0, 50.0)
+    assert math.isclose(lr, 1 / 18, rel_tol=1e-14) and math.isclose(mu, 4 / 9, rel_tol=1e-14)
 
 
 @check("optimizers.momentum-amplify-damp")
@@ -235,6 +242,8 @@ def adagrad_update(t):
         return param - lr * grad / (state["sum"].sqrt() + eps)
     assert _gap_to_torch(t, minus_square, torch.optim.Adagrad, lr=0.1) == math.inf
     assert torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))]).defaults["eps"] == 1e-10
+    # the defaults (lr = 0.01, eps = 1e-10) are torch.optim.Adagrad's defaults
+    assert _gap_to_torch(t, opt.adagrad_step, torch.optim.Adagrad, torch_hyper={}) <= MATCH_RTOL
     # PyTorch adds eps outside the root (Duchi et al.'s delta); eps inside sqrt(G + eps) is another
     # formula: with a first gradient of 1e-5, G = eps and the first steps differ by a factor sqrt(2)
     p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))

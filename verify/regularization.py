@@ -24,6 +24,13 @@ def _ridge_oracle(X, y, lam, penalize):
     return torch.linalg.lstsq(aug.cpu(), rhs.cpu().unsqueeze(1), driver="gelsd").solution.squeeze(1).to(X)
 
 
+def _meta_default(fn, *args, **kwargs):
+    """fn(*args) with torch's default device set to 'meta': a tensor the snippet creates without device= lands
+    there and cannot be mixed with the inputs, so an unchanged result shows it creates them where its inputs live."""
+    with torch.device("meta"):
+        return fn(*args, **kwargs)
+
+
 # ---------------------------------------------------------------- bias and variance
 
 @check("regularization.bias-variance", devices=("cpu",), kind="statistical")
@@ -113,6 +120,8 @@ def penalizing_bias_underfits(t):
     w_all, w_free = reg.ridge_fit(X, y, lam, everything), reg.ridge_fit(X, y, lam, weights_only)
     assert_close(w_all, _ridge_oracle(X, y, lam, everything), rtol=1e-10, atol=1e-10)
     assert_close(w_free, _ridge_oracle(X, y, lam, weights_only), rtol=1e-10, atol=1e-10)
+    assert_close(reg.ridge_fit(X, y, lam), w_all, rtol=1e-12, atol=1e-12)  # penalize=None: every column
+    assert torch.equal(_meta_default(reg.ridge_fit, X, y, lam), reg.ridge_fit(X, y, lam))
     mse_all, mse_free = ((y - X @ w_all) ** 2).mean(), ((y - X @ w_free) ** 2).mean()
     # seed 0: intercept 45.4 vs 50.03, training MSE 20.8 vs 0.050
     assert abs(w_free[0].item() - 50) < 0.1 < abs(w_all[0].item() - 50)
@@ -153,6 +162,9 @@ def no_bias_decay_groups(t):
     assert (decay_all.bias - net.bias).abs().max() > 1e-4  # decaying everything does move the bias
     groups = reg.param_groups_without_bias_decay(nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4)), wd)
     assert [len(g["params"]) for g in groups] == [1, 3]  # weight | bias, LayerNorm gain and bias
+    # the second group carries its own weight_decay = 0, so an optimizer-wide default cannot decay the biases
+    opt = torch.optim.SGD(groups, lr=lr, weight_decay=0.5)
+    assert [g["weight_decay"] for g in opt.param_groups] == [wd, 0.0]
 
 
 # ---------------------------------------------------------------- L1 and L2
@@ -240,6 +252,25 @@ def lasso_exact_zeros(t):
         (((y - X @ v) ** 2).sum() / (2 * n) + reg.l1_penalty(v, alpha)).backward()
         opt.step()
     assert torch.isfinite(v).all() and (v.detach() == 0).sum().item() == 0  # (a NaN would also be "non-zero")
+
+
+@check("regularization.lasso-exact-zeros", devices=("cpu",))
+def ista_orthogonal_design(t):
+    """ISTA against the closed form of an orthogonal design, where the lasso is soft-thresholding per coordinate."""
+    # orthogonal design, X^T X / n = diag(1, h): ISTA's step 1/L = 1 separates the coordinates. The first
+    # reaches the lasso solution S(c_1, alpha) in one step; the second, with c_2 > alpha, follows
+    # w_k = (1 - h) w_{k-1} + c_2 - alpha, i.e. w_k = (c_2 - alpha) / h * (1 - (1 - h)^k): slow, so the
+    # default of 3000 steps shows (one step more moves it by ~3e-4 relative)
+    n, h, alpha, c = 2, 1e-4, 1e-3, torch.tensor([0.5, 3e-3], dtype=torch.float64)
+    scale = torch.tensor([1.0, math.sqrt(h)], dtype=torch.float64)
+    X = math.sqrt(n) * torch.diag(scale)
+    y = n * c / (math.sqrt(n) * scale)                   # so that X^T y / n = c
+    slow = lambda k: (c[1] - alpha) / h * (1 - (1 - h) ** k)  # noqa: E731
+    assert_close(reg.ista_lasso(X, y, alpha, steps=1)[0], c[0] - alpha, rtol=1e-12, atol=0)
+    w = reg.ista_lasso(X, y, alpha)
+    assert_close(w, torch.stack([c[0] - alpha, slow(3000)]), rtol=1e-9, atol=0)
+    assert abs(w[1] - slow(3001)) > 1e-5 * slow(3000)
+    assert torch.equal(_meta_default(reg.ista_lasso, X, y, alpha, steps=2), reg.ista_lasso(X, y, alpha, steps=2))
 
 
 @check("regularization.weight-decay-is-squared-l2")
@@ -404,6 +435,7 @@ def early_stopping_like_l2(t):
     # the largest possible gap, max_u |(1 - e^-u) - u / (1 + u)|, on a fine grid (u = 2.5 or so)
     u = torch.linspace(1e-3, 20, 200_001, dtype=torch.float64)
     assert round(t.record("filter_gap_sup", ((1 - torch.exp(-u)) - u / (1 + u)).abs().max().item()), 3) == 0.204
+    assert torch.equal(_meta_default(reg.gradient_descent_path, X, y, lr, 3), path[:3])
     norms = path.norm(dim=1)
     losses = ((X @ path.T - y.unsqueeze(1)) ** 2).sum(0)
     assert (norms[1:] >= norms[:-1] - 1e-12).all() and (losses[1:] <= losses[:-1] + 1e-12).all()
@@ -544,6 +576,19 @@ def keep_prob_half(t):
         kept = reg.keep_mask(100_000, p, g).double().mean().item()
         assert abs(kept - (1 - p)) < 6 * math.sqrt(p * (1 - p) / 100_000)
     assert reg.keep_mask(1000, 0.0, g).all() and not reg.keep_mask(1000, 1.0, g).any()
+    # the mask is U >= p with U ~ U[0, 1) drawn from `generator`: P(U >= p) = 1 - p exactly on the grid of U, and
+    # U = p is kept. Take p equal to one of the draws: that entry must be kept (U > p would drop it)
+    u = torch.rand(64, generator=t.generator(stream=2))
+    p = u[5].item()
+    mask = reg.keep_mask(64, p, t.generator(stream=2))
+    assert torch.equal(mask, u >= p) and mask[5]
+    assert reg.keep_mask((2, 0), 0.5).shape == (2, 0) and reg.keep_mask(0, 0.5).shape == (0,)  # empty is allowed
+    assert torch.equal(_meta_default(reg.keep_mask, 64, p, t.generator(stream=2), "cpu"), mask)
+    # inverted_dropout draws its mask from the same generator stream and on the input's device
+    x = torch.randn(64, generator=t.generator(stream=3), dtype=torch.float64)
+    expected = reg.dropout_with_mask(x, torch.rand(64, generator=t.generator(stream=4)) >= 0.3, 0.3)
+    assert torch.equal(reg.inverted_dropout(x, 0.3, generator=t.generator(stream=4)), expected)
+    assert torch.equal(_meta_default(reg.inverted_dropout, x, 0.3, generator=t.generator(stream=4)), expected)
 
 
 @check("regularization.dropout-loss-noisy", kind="demonstration")
@@ -608,3 +653,6 @@ def dropconnect_masks_weights(t):
     # p = 0 is plain W x + b, p = 1 leaves only the bias (range edges)
     assert_close(reg.dropconnect_linear(x, w, b, torch.ones_like(m), 0.0), w @ x + b, rtol=1e-14, atol=1e-14)
     assert torch.equal(reg.dropconnect_linear(x, w, b, torch.zeros_like(m), 1.0), b.expand(2).clone())
+    # without a bias: the masked product alone
+    assert_close(reg.dropconnect_linear(x, w, None, m, p), torch.nn.functional.linear(x, w * m / (1 - p)),
+                 rtol=1e-14, atol=1e-14)

@@ -1,5 +1,6 @@
 """Checks for docs/*/residual.md. Oracles: autograd, central finite differences, per-block Jacobians, F.conv2d
 with hand-set weights, torch's FlopCounterMode, math.comb, closed-form moments of Gaussian products."""
+import copy
 import itertools
 import math
 
@@ -106,6 +107,12 @@ def identity_gradient(t):
 def preact_clean_sum(t):
     """Pre-activation: x_L = x_l + sum_i F(x_i) exactly. Post-activation: the ReLU after the sum breaks it, and
     the gradient of the identity path is multiplied by the ReLU's 0/1 mask at every block."""
+    # the layers in the order the page gives them; no Linear has a bias (the BN after it, or the sum, has one)
+    assert [type(m) for m in rs.PreActBlock(3).branch] == [nn.BatchNorm1d, nn.ReLU, nn.Linear] * 2
+    assert [type(m) for m in rs.PostActBlock(3).branch] == [nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Linear,
+                                                           nn.BatchNorm1d]
+    for block in (rs.PreActBlock(3), rs.PostActBlock(3)):
+        assert all(m.bias is None for m in block.branch if isinstance(m, nn.Linear))
     x = t.randn(5, 6, stream=3)
     pre = _stack(t, rs.PreActBlock)
     with torch.no_grad():
@@ -158,6 +165,9 @@ def _macs(module, c_in, size):
 def bottleneck_counts(t):
     """Basic 2 x (3x3, 64) vs bottleneck 256 -> 64 -> 256: about the same weights and multiply-adds (56 x 56)."""
     basic, bottleneck = rs.basic_branch(64, 64), rs.bottleneck_branch(256, 64)
+    # conv-BN units with a ReLU between them (none at the end: the block applies it after the sum)
+    assert [type(m) for m in basic] == [nn.Sequential, nn.ReLU, nn.Sequential]
+    assert [type(m) for m in bottleneck] == [nn.Sequential, nn.ReLU, nn.Sequential, nn.ReLU, nn.Sequential]
     basic_w = t.record("basic_weights", _conv_weights(basic))
     bottle_w = t.record("bottleneck_weights", _conv_weights(bottleneck))
     assert basic_w == 2 * rs.conv_cost(64, 64, 3, 56, 56)[0] == 73_728
@@ -204,6 +214,16 @@ def shortcut_options(t):
     # float32: 18 values per channel in the mean and variance; errors ~1e-6
     for option in ("A", "B"):
         assert isinstance(rs.shortcut(8, 8, 1, option), nn.Identity)    # same shape: the identity, free
+    # B projects when either the channels or the stride change, not only when both do
+    for c_in, c_out, stride in ((4, 8, 1), (8, 8, 2)):
+        proj = rs.shortcut(c_in, c_out, stride, "B")
+        assert sum(p.numel() for p in proj.parameters()) == c_in * c_out + 2 * c_out
+    # A with equal channels and stride 2: subsampling only, no extra channels
+    same_c = rs.shortcut(4, 4, 2, "A").to(t.device, t.dtype)
+    assert torch.equal(same_c(x), x[:, :, ::2, ::2])
+    # conv_bn keeps the spatial size for every odd kernel ('same' padding k // 2)
+    for k in (1, 3, 5, 7):
+        assert rs.conv_bn(2, 3, k)(torch.zeros(1, 2, 7, 7)).shape == (1, 3, 7, 7)
     c = rs.shortcut(8, 8, 1, "C")
     assert sum(p.numel() for p in c.parameters()) == 8 * 8 + 2 * 8
     branch = rs.basic_branch(4, 8, 2).to(t.device, t.dtype)
@@ -263,6 +283,11 @@ def zero_gamma_identity(t):
     block.zero_grad()
     (c * block(x)).sum().backward()
     assert conv1.weight.grad.abs().sum() > 0 and conv2.weight.grad.abs().sum() > 0
+    # a bottleneck branch has three BNs: only the last one is zeroed
+    block = rs.zero_init_last_bn_(rs.ConvBlock(rs.bottleneck_branch(8, 4), rs.shortcut(8, 8)))
+    gammas = [m.weight for m in block.branch.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(gammas) == 3 and torch.equal(gammas[2], torch.zeros(8))
+    assert all(torch.equal(g, torch.ones_like(g)) for g in gammas[:2])
 
 
 @check("residual.path-expansion")
@@ -410,3 +435,51 @@ def lesion_demo(t):
     assert plain > 1.05
     assert res < 0.85
     assert plain > 1.5 * res
+
+
+@check("residual.plain-vs-residual-demo")
+def residual_mlp_and_training(t):
+    """The twins' architecture (stem, blocks, BN-ReLU, head with one output) and train_regressor = full-batch
+    Adam on the MSE, against torch.optim.Adam and F.mse_loss run step by step on a copy of the same net."""
+    t.seed_modules()
+    net = rs.residual_mlp(2, 4, 2).to(t.device, t.dtype)
+    assert [type(m) for m in net] == [nn.Linear, rs.PreActBlock, rs.PreActBlock, nn.BatchNorm1d, nn.ReLU, nn.Linear]
+    x, y = t.randn(8, 2, stream=1), t.randn(8, 1, stream=2)
+    assert net(x).shape == (8, 1)                                       # d_out = 1 by default
+    z = t.randn(8, 4, stream=3)
+    for residual, blocks in ((True, net[1:3]), (False, rs.residual_mlp(2, 4, 2, residual=False)[1:3])):
+        for block in blocks:                                            # default: residual; residual=False: plain
+            block.to(t.device, t.dtype)
+            assert_close(block(z), z + block.branch(z) if residual else block.branch(z), rtol=0, atol=0)
+    twin = copy.deepcopy(net)
+    losses = rs.train_regressor(net, x, y, 3)                           # the default lr = 1e-2
+    opt = torch.optim.Adam(twin.parameters(), lr=1e-2)
+    twin.train()
+    expected = []
+    for _ in range(3):
+        loss = F.mse_loss(twin(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        expected.append(loss.item())
+    with torch.no_grad():
+        expected.append(F.mse_loss(twin(x), y).item())
+    tol = t.tol(f64=1e-12, f32=1e-5)  # float32: the same operations, possibly summed in another order
+    assert_close(torch.tensor(losses), torch.tensor(expected), rtol=tol, atol=0)
+    assert losses[-1] < losses[0]
+    for p, q in zip(net.parameters(), twin.parameters()):
+        assert_close(p, q, rtol=tol, atol=tol)
+
+
+@check("residual.plain-bn-no-vanishing")
+def block_grad_norms_exact(t):
+    """block_grad_norms = ||dL/dW|| of the first Linear of each block's branch, L the MSE, against autograd."""
+    t.seed_modules()
+    net = rs.residual_mlp(2, 4, 3).to(t.device, t.dtype)
+    x, y = t.randn(8, 2, stream=1), 1 + t.randn(8, 1, stream=2)
+    firsts = [next(m for m in b.branch if isinstance(m, nn.Linear)).weight
+              for b in net if isinstance(b, rs.PreActBlock)]
+    grads = torch.autograd.grad(F.mse_loss(net(x), y), firsts)
+    expected = torch.stack([g.norm() for g in grads])
+    assert_close(torch.tensor(rs.block_grad_norms(net, x, y), dtype=t.dtype, device=t.device), expected,
+                 rtol=t.tol(f64=1e-12, f32=1e-5), atol=0)

@@ -23,3 +23,16 @@ CASES = [
     (ft.fit, (LIN, LIN.parameters(), torch.zeros(4, 2), torch.zeros(4, 2), 0, nn.functional.mse_loss), {},
      ValueError, "steps"),
 ]
+
+CASES += [
+    (ft.finetune_parameters, ([LIN], nn.Linear(2, 1), "full"), {}, TypeError, "backbone"),
+    (ft.fit, ([LIN], LIN.parameters(), torch.zeros(4, 2), torch.zeros(4, 2), 1, nn.functional.mse_loss), {},
+     TypeError, "model"),
+    (ft.fit, (LIN, LIN.parameters(), [[0.0, 1.0]], torch.zeros(1, 2), 1, nn.functional.mse_loss), {},
+     TypeError, "x"),
+    (ft.fit, (LIN, LIN.parameters(), torch.zeros(4), torch.zeros(4, 2), 1, nn.functional.mse_loss), {},
+     ValueError, "x"),
+    # a 1-D y with the wrong number of rows: the message must not index y.shape[1]
+    (ft.fit, (LIN, LIN.parameters(), torch.zeros(4, 2), torch.zeros(3, dtype=torch.long), 1,
+              nn.functional.cross_entropy), {}, ValueError, "y"),
+]

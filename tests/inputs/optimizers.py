@@ -32,3 +32,12 @@ CASES = [
     (opt.polyak_heavy_ball, (0.0, 100.0), {}, ValueError, "l_min"),
     (opt.polyak_heavy_ball, (1.0, 0.5), {}, ValueError, "l_max"),
 ]
+
+CASES += [
+    (opt.momentum_step, (_P, _P, {}, 0.1), {"momentum": -0.1}, ValueError, "momentum"),
+    (opt.rmsprop_step, (_P, _P, {}), {"alpha": -0.1}, ValueError, "alpha"),
+    (opt.rmsprop_step, (_P, _P, {}), {"eps": -1e-8}, ValueError, "eps"),
+    (opt.adadelta_step, (_P, _P, {}), {"rho": 1.5}, ValueError, "rho"),
+    (opt.quadratic_grad, ([0.0, 1.0, 2.0], _P), {}, TypeError, "theta"),
+    (opt.quadratic_grad, (_P, torch.ones(2)), {}, ValueError, "curvatures"),
+]

@@ -39,3 +39,22 @@ CASES = [
     (rs.path_length_distribution, (0,), {}, ValueError, "n"),
     (rs.path_length_distribution, (3.0,), {}, TypeError, "n"),
 ]
+
+CASES += [
+    (rs.train_regressor, (_NET, [[0.0, 1.0]], torch.zeros(1, 1), 3), {}, TypeError, "x"),
+    (rs.train_regressor, (_NET, torch.zeros(5, 2, 1), torch.zeros(5, 1), 3), {}, ValueError, "x"),
+    (rs.block_grad_norms, (_NET, torch.zeros(5, 2), [[0.0]] * 5), {}, TypeError, "y"),
+    (rs.block_grad_norms, (_NET, torch.zeros(5, 2), torch.zeros(5)), {}, ValueError, "y"),
+    (rs.without_block, (_NET, len(_NET)), {}, ValueError, "index"),
+    (rs.conv_bn, (4, 0, 3), {}, ValueError, "c_out"),
+    (rs.conv_bn, (4, 8, 0), {}, ValueError, "kernel"),
+    (rs.conv_cost, (0, 8, 3, 5, 5), {}, ValueError, "c_in"),
+    (rs.conv_cost, (4, 0, 3, 5, 5), {}, ValueError, "c_out"),
+    (rs.conv_cost, (4, 8, 3, 5, 0), {}, ValueError, "out_w"),
+    # width is checked before blocks: with both bad, the error names width (every block re-checks it otherwise)
+    (rs.residual_mlp, (2, 0, 0), {}, ValueError, "width"),
+    # option A with equal sizes never reaches conv_bn, so only shortcut's own checks can reject these
+    (rs.shortcut, (4.0, 4, 1, "A"), {}, TypeError, "c_in"),
+    (rs.shortcut, (4, 4.0, 1, "A"), {}, TypeError, "c_out"),
+    (rs.ZeroPadShortcut, (4, 8, 0), {}, ValueError, "stride"),
+]
