@@ -33,6 +33,9 @@ def flip_invariants(t):
     assert not torch.equal(torch.flip(img, dims=[-2]), rot)
     batch = t.rand(4, 3, 5, 6, stream=1)  # works on batches: only the last axis is touched
     assert torch.equal(aug.horizontal_flip(batch), torch.flip(batch, dims=[-1]))
+    grey = img[0]  # a single (H, W) grey image is accepted as well, by the random version too
+    assert torch.equal(aug.horizontal_flip(grey), torch.flip(grey, dims=[-1]))
+    assert torch.equal(aug.random_horizontal_flip(grey, 1.0), torch.flip(grey, dims=[-1]))
 
 
 @check("augmentation.random-choices-uniform", kind="statistical")
@@ -54,6 +57,23 @@ def random_choices_uniform(t):
         counts[top, left] += 1
     q = 1 / (2 * pad + 1) ** 2  # 0.04: each cell's count is Binomial(2500, 0.04), 6 SE = 0.0235
     assert ((counts / draws - q).abs() < 6 * math.sqrt(q * (1 - q) / draws)).all()
+    # the draws come from the generator passed in, not the global RNG: a generator seeded alike gives the same
+    # choices whatever the global seed, and the flip happens iff its U(0, 1) draw is < p (strictly: p = u keeps)
+    def choices(global_seed):
+        torch.manual_seed(global_seed)
+        g2 = torch.Generator().manual_seed(t.seed + 5)
+        return [x.clone() for _ in range(6) for x in (aug.random_horizontal_flip(img, 0.5, g2),
+                                                      aug.random_crop(img, 6, 2, g2), aug.random_brightness(img, 0.5, g2))]
+    assert all(torch.equal(a, b) for a, b in zip(choices(1), choices(2)))
+    for seed in range(4):
+        u = torch.rand((), generator=torch.Generator().manual_seed(seed)).item()
+        for p_, flipped in ((u, False), (min(1.0, u + 1e-6), True)):
+            out = aug.random_horizontal_flip(img, p_, torch.Generator().manual_seed(seed))
+            assert torch.equal(out, torch.flip(img, [-1]) if flipped else img), (seed, p_)
+    # the defaults: p = 0.5, and the global RNG when no generator is given
+    torch.manual_seed(t.seed)
+    defaults = [torch.equal(aug.random_horizontal_flip(img), img) for _ in range(40)]
+    assert 5 <= sum(defaults) <= 35  # Binomial(40, 1/2): P(outside) < 1e-5
 
 
 @check("augmentation.crop-shape-and-content", dtypes=("float32", "float64"))
@@ -69,6 +89,16 @@ def crop_shape_and_content(t):
         assert crop.shape == (3, size, size)
         assert torch.equal(crop, padded[..., top:top + size, left:left + size])
     assert torch.equal(aug.pad_and_crop(img, 0, 0, 8, 0), img)
+    # the defaults pad by 0: a plain crop, and a full-size random crop is the image itself
+    assert torch.equal(aug.pad_and_crop(img, 1, 2, 5), img[..., 1:6, 2:7])
+    assert all(torch.equal(aug.random_crop(img, 8, generator=t.device_generator(3)), img) for _ in range(5))
+    assert torch.equal(aug.random_crop(img, 8), img)
+    # non-square and 2-D (H, W) images: height is the second-last axis, width the last
+    wide = _image(t, h=5, w=9)
+    assert torch.equal(aug.pad_and_crop(wide, 1, 3, 4), wide[..., 1:5, 3:7])
+    assert torch.equal(aug.pad_and_crop(wide[0], 0, 5, 4), wide[0, 0:4, 5:9])
+    assert torch.equal(aug.pad_and_crop(wide.transpose(-1, -2), 5, 1, 4), wide.transpose(-1, -2)[..., 5:9, 1:5])
+    assert aug.random_crop(wide[0], 5, 1, t.device_generator(4)).shape == (5, 5)
     # a crop only contains image pixels and the zeros of the border
     crop = aug.random_crop(img, 6, 3, t.device_generator())
     assert crop.shape == (3, 6, 6)
@@ -90,6 +120,11 @@ def gaussian_noise_moments(t):
     # independent of the pixel value: the correlation with the image is within 6 / sqrt(n) of 0
     r = torch.corrcoef(torch.stack([noise, img.flatten()]))[0, 1].item()
     assert abs(r) < 6 / math.sqrt(n)
+    # exactly img + std * z, with z the generator's N(0, 1) draws in the image's dtype
+    small = t.rand(2, 4, 4, stream=1)
+    z = torch.randn(small.shape, generator=t.device_generator(2), dtype=small.dtype, device=small.device)
+    assert torch.equal(aug.add_gaussian_noise(small, std, t.device_generator(2)), small + std * z)
+    assert aug.add_gaussian_noise(small, std).shape == small.shape  # no generator: the global RNG
 
 
 @check("augmentation.brightness-clamps", dtypes=("float32", "float64"))
@@ -120,6 +155,13 @@ def brightness_clamps(t):
         assert 0.6 - 1e-6 <= ratio.mean().item() <= 1.4 + 1e-6
     # range edge: max_delta > 1 still never gives a negative factor (lower end clamped at 0)
     assert (aug.random_brightness(img, 3.0, g) >= 0).all()
+    # the factor is low + (high - low) u with u the generator's U(0, 1) draw: here [0.6, 1.4]
+    for seed in range(3):
+        u = torch.rand((), generator=torch.Generator().manual_seed(seed)).item()
+        out = aug.random_brightness(img, 0.4, torch.Generator().manual_seed(seed))
+        assert torch.equal(out, aug.adjust_brightness(img, (1 - 0.4) + ((1 + 0.4) - (1 - 0.4)) * u)), seed
+    # pixels outside [0, 1] (after unclamped noise, say) are clamped at both ends
+    assert torch.equal(aug.adjust_brightness(t.put([-0.2, 0.5, 0.9]), 1.5), t.put([0.0, 0.75, 1.0]))
 
 
 @check("augmentation.noise-injection-is-tikhonov", devices=("cpu",))
@@ -138,6 +180,12 @@ def noise_injection_is_tikhonov(t):
     expected_loss(w_star).backward()
     assert w_star.grad.abs().max() < 1e-10  # the snippet's ridge solution is the minimizer
     assert (w_star.detach() - torch.linalg.lstsq(X, y.unsqueeze(1)).solution.squeeze(1)).abs().max() > 1e-3
+    try:  # a y of the wrong length is refused with the length X needs (12 rows, not the 6 columns)
+        aug.noise_injection_solution(X, y[:-1], s)
+    except ValueError as e:
+        assert "one entry per row of X (12)" in str(e), e
+    else:
+        raise AssertionError("a y of the wrong length was accepted")
 
 
 @check("augmentation.noise-injection-is-tikhonov", devices=("cpu",), kind="statistical")

@@ -76,6 +76,9 @@ def gradient_noise_variance(t):
         assert_close(bs.minibatch_gradient_noise(grads, b).item(), value, rtol=1e-10, atol=0)
     # the full batch has no noise at all, which only the corrected formula says
     assert bs.minibatch_gradient_noise(grads, N).item() == 0.0 and trace_sigma / N > 1e-3
+    # the smallest data sets by hand: two gradients +-1 (tr Sigma = 1): B = 1 is off by 1, B = 2 is exact
+    pair = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    assert bs.minibatch_gradient_noise(pair, 1).item() == 1.0 and bs.minibatch_gradient_noise(pair, 2).item() == 0.0
 
 
 @check("batch_size.direction-saturates", devices=("cpu",), kind="statistical")
@@ -135,6 +138,60 @@ def noise_floor(t):
     assert round(exact_lr, 2) == 2.11  # 2 (2 - 0.05 a)/(2 - 0.1 a) = 2 * 1.9/1.8: "about halves", not exactly
     # a ratio of two independent means, each with relative SE sqrt(2/n): relative SE sqrt(4/n) = 0.02
     assert abs(t.record("ratio_lr", var[0.1, 1] / var[0.05, 1]) / exact_lr - 1) < 6 * math.sqrt(4 / chains)
+    # the defaults are a = 1, s = 1: Var = lr / (B (2 - lr))
+    assert math.isclose(bs.sgd_noise_floor(0.1, 4), 0.1 / (4 * 1.9), rel_tol=1e-12)
+    # stability needs lr a < 2: lr = 1.5 with a = 2 is refused, and the message gives the bound 2 / a = 1
+    try:
+        bs.sgd_noise_floor(1.5, 1, 2.0)
+    except ValueError as e:
+        assert "2/curvature = 1.0 " in str(e), e
+    else:
+        raise AssertionError("lr a = 3 was accepted")
+
+
+def _sgd_losses(x, y, batch_size, lrs, steps, generator):
+    """Oracle for sgd_steps_to_target: per epoch one randperm, its first floor(N/B) disjoint batches, one plain SGD
+    chain per rate; the full-data MSE computed directly after every step. Returns (steps, rates)."""
+    n = x.shape[0]
+    ws = [torch.zeros(x.shape[1], dtype=x.dtype) for _ in lrs]
+    losses = []
+    while len(losses) < steps:
+        perm = torch.randperm(n, generator=generator)
+        for k in range(n // batch_size):
+            xb, yb = x[perm[k * batch_size:(k + 1) * batch_size]], y[perm[k * batch_size:(k + 1) * batch_size]]
+            for i, lr in enumerate(lrs.tolist()):
+                ws[i] = ws[i] - lr * 2 * xb.T @ (xb @ ws[i] - yb) / batch_size
+            losses.append([(x @ w - y).pow(2).mean().item() for w in ws])
+    return np.array(losses[:steps])
+
+
+def _assert_steps_match_oracle(t):
+    """Steps to target against the oracle: targets halfway between a new record low and the previous best, so the
+    answer is exactly that step; also with max_steps equal to it (found) and one less (None)."""
+    g = t.generator(7)
+    x = torch.randn(16, 3, generator=g, dtype=torch.float64)
+    y = x @ torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64) + 0.3 * torch.randn(16, generator=g, dtype=torch.float64)
+    lrs = torch.tensor([0.02, 0.1], dtype=torch.float64)  # two rates, three weights: w has shape (rates, d)
+    for b in (4, 5):  # 16 = 4 x 4 (no remainder) and 3 x 5 + 1 (one sample dropped per epoch)
+        best = _sgd_losses(x, y, b, lrs, 40, torch.Generator().manual_seed(99)).min(1)
+        prev = np.minimum.accumulate(best)
+        records = [s for s in range(2, 41) if best[s - 1] < prev[s - 2] * (1 - 1e-6)]  # clear new record lows
+        assert len(records) >= 4 and records[-1] > 16 // b, (b, records)  # several, the last past epoch 1
+        run = lambda target, m: bs.sgd_steps_to_target(x, y, b, lrs, target, m, torch.Generator().manual_seed(99))
+        for step in records[:: len(records) // 4][:3] + records[-1:]:
+            target = (best[step - 1] + prev[step - 2]) / 2
+            assert run(target, 40) == step, (b, step)
+        assert run(target, step) == step and run(target, step - 1) is None, (b, step)
+    # the stopping test is <=: a loss exactly at the target counts (x = 0: the loss is mean(y^2) = 1 at every step)
+    zero = torch.zeros(4, 2, dtype=torch.float64)
+    assert bs.sgd_steps_to_target(zero, torch.ones(4, dtype=torch.float64), 2, lrs, 1.0, 3) == 1
+    # a y of the wrong length is refused with the length x needs (16 rows, not the 3 features)
+    try:
+        bs.sgd_steps_to_target(x, y[:-1], 2, lrs, 1.0, 3)
+    except ValueError as e:
+        assert "y must have 16 entries" in str(e), e
+    else:
+        raise AssertionError("a y of the wrong length was accepted")
 
 
 def _steps_and_epochs(t, seeds=5):
@@ -162,6 +219,7 @@ def steps_vs_epochs(t):
     w = torch.randn(D, dtype=torch.float64, requires_grad=True)
     ((x[:8] @ w - y[:8]) ** 2).mean().backward()
     assert_close(w.grad, 2 * (x[:8] @ w.detach() - y[:8]) @ x[:8] / 8, rtol=1e-12, atol=1e-12)
+    _assert_steps_match_oracle(t)
 
     steps, epochs = _steps_and_epochs(t)
     # measured over seeds 0-11 (each the mean of 5 data sets): steps(1)/steps(4) 2.76-3.94 (perfect scaling

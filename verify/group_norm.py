@@ -32,6 +32,12 @@ def axes(t):
         assert_close(mods[kind](x), gn.normalize(x, gn.NORM_AXES[kind]), rtol=0, atol=tol)
     assert_close(mods["group"](x), gn.group_norm(x, 3), rtol=0, atol=tol)
     assert all(m.eps == 1e-5 for m in mods.values())
+    # negative axes count from the end, down to -ndim (axis 0): BN's axes written as (-4, -2, -1)
+    assert_close(mods["batch"](x), gn.normalize(x, (-4, -2, -1)), rtol=0, atol=tol)
+    # a non-default eps reaches the statistics (eps 1 against group variances of 1 to 36 changes the output)
+    big_eps = nn.GroupNorm(3, 6, eps=1.0, affine=False).to(t.device, t.dtype)
+    assert_close(big_eps(x), gn.group_norm(x, 3, eps=1.0), rtol=0, atol=tol)
+    assert (big_eps(x) - mods["group"](x)).abs().max() > 1e-2
     # "LN normalizes along the channel direction" read literally (per pixel, over C only) is another map
     assert (mods["layer"](x) - gn.normalize(x, (1,))).abs().max() > 0.1
     # and the unbiased variance is not what any of them uses

@@ -45,6 +45,48 @@ def constant_init_stays_symmetric(t):
     # equal up to rounding: vectorised matmuls may sum rows in different orders (seen: 2e-14)
     assert (w1 - w1[0]).abs().max().item() < 1e-10
     assert torch.linalg.matrix_rank(hidden, atol=1e-8).item() == 1
+    _assert_fit_is_sgd_momentum(t)
+
+
+def _assert_fit_is_sgd_momentum(t):
+    """fit (not cached: called afresh) = 200 full-batch steps of v <- 0.9 v + g, p <- p - 0.1 v on the MSE, then the
+    loss after the last step. Oracle: the update written out with autograd.grad, float64."""
+    x = t.randn(8, 2, stream=5).double().cpu()
+    y = t.randn(8, 1, stream=6).double().cpu()
+
+    def init(m):
+        with torch.no_grad():
+            m.weight.copy_(0.5 * torch.arange(1, m.weight.numel() + 1, dtype=torch.float64).view_as(m.weight).cos())
+            m.bias.fill_(0.1)
+
+    net = ini.tanh_mlp([2, 3, 1], init).double()
+    params = [p.detach().clone().requires_grad_() for p in net.parameters()]
+    vel = [torch.zeros_like(p) for p in params]
+
+    def forward(ps, inp):
+        return torch.tanh(inp @ ps[0].T + ps[1]) @ ps[2].T + ps[3]
+
+    losses = []
+    for _ in range(200):
+        loss = ((forward(params, x) - y) ** 2).mean()
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, v, g in zip(params, vel, grads):
+                v.mul_(0.9).add_(g)
+                p.sub_(0.1 * v)
+        losses.append(((forward(params, x) - y) ** 2).mean().item())
+    got = ini.fit(net, x, y)  # the defaults: steps=200, lr=0.1, momentum=0.9
+    assert math.isclose(got, losses[-1], rel_tol=1e-10), (got, losses[-1])
+    assert not math.isclose(got, losses[-2], rel_tol=1e-6)  # one step fewer (or more) is visible
+    for p, q in zip(net.parameters(), params):
+        assert_close(p.detach(), q.detach(), rtol=1e-10, atol=1e-12)
+    # a y with a different number of rows is refused with both counts in the message
+    try:
+        ini.fit(net, x, y[:5])
+    except ValueError as e:
+        assert "x has 8 rows but y has 5" in str(e), e
+    else:
+        raise AssertionError("x and y with different row counts were accepted")
 
 
 @check("initialization.symmetric-net-is-not-linear", kind="demonstration")
@@ -180,6 +222,20 @@ def relu_halves_second_moment(t):
 DEPTH, WIDTH = 50, 256
 
 
+def _assert_moments_match_loop(t):
+    """relu_second_moments against the loop written out: float64 N(0, 1) draws from the same seeded generator,
+    times the std; a float32 input gives the same moments (to float32 rounding) in float32."""
+    x, std, seed = t.randn(8, 16, stream=7), 0.4, 1234
+    h, ref = x.double().cpu(), [x.double().pow(2).mean().item()]
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(3):
+        h = torch.relu(h @ (torch.randn(16, 16, generator=g, dtype=torch.float64) * std).T)
+        ref.append(h.pow(2).mean().item())
+    for dtype, rtol in ((torch.float64, 1e-12), (torch.float32, 1e-5)):  # f32: 16-term dot products, 3 layers
+        got = ini.relu_second_moments(x.to(dtype), std, 3, torch.Generator().manual_seed(seed))
+        assert_close(torch.tensor(got, dtype=torch.float64), torch.tensor(ref, dtype=torch.float64), rtol=rtol, atol=0)
+
+
 def _depth_run(t, std):
     """log10 of E[h_50^2]/E[h_0^2] and the 50 per-layer ratios r_l = E[h_l^2]/E[h_{l-1}^2] (one draw)."""
     x = t.randn(128, WIDTH)
@@ -206,6 +262,7 @@ def _assert_log_growth(log_growth, ratios, factor):
 @check("initialization.he-keeps-signal", kind="statistical")
 def he_keeps_signal(t):
     """Over 50 ReLU layers He init keeps E[h^2] (factor 1 per layer); Var = 1/fan_in halves it per layer: 2^-50."""
+    _assert_moments_match_loop(t)
     he, he_r, _ = _depth_run(t, ini.he_normal_std(WIDTH))
     xavier, xavier_r, _ = _depth_run(t, math.sqrt(1 / WIDTH))  # Xavier for a square layer: 2/(n+n) = 1/n
     _assert_layer_factor(he_r, 1.0, wrong=(2.0, 0.5))  # 2: "ReLU does not halve"; 0.5: the Xavier factor

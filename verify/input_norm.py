@@ -81,6 +81,12 @@ def z_score_keeps_shape(t):
     assert (z < -1.0001).mean() == 0.0 and abs((z < 0).mean() - (1 - math.exp(-1))) < 1e-3
     # and an affine map cannot change that: z-scoring twice changes nothing
     assert_close(inn.z_score(torch.from_numpy(z)), torch.from_numpy(z), rtol=0, atol=1e-12)
+    # per feature, not over the whole table: 2-D data whose columns (and rows) have different means and SDs,
+    # along dim=0 and dim=1 of a non-square table, against numpy's population mean and SD
+    m = t.rand(6, 4).numpy() * np.array([1.0, 10.0, 100.0, 1000.0]) + np.array([0.0, -5.0, 50.0, 500.0])
+    for dim in (0, 1):
+        ref = (m - m.mean(dim, keepdims=True)) / m.std(dim, keepdims=True)
+        assert_close(inn.z_score(torch.from_numpy(m), dim=dim), torch.from_numpy(ref), rtol=0, atol=1e-12)
 
 
 @check("input_norm.nonlinear-maps", devices=("cpu",))
@@ -180,6 +186,20 @@ def condition_number_sets_rate(t):
     # how often the w2 coordinate itself crosses w2* depends on how far the steep eigenvector tilts off the
     # w2 axis (0.00004-0.02): measured 8-84 crossings in 200 steps over seeds 0-11
     assert (np.diff(np.sign(w2_err)) != 0).sum() >= 5
+    # with d = 3 features the step uses the largest and the smallest of three eigenvalues (numpy's eigvalsh)
+    x3 = torch.cat([x, x[:, :1] * 0.5 + 20 * t.rand(len(y), 1, stream=2)], 1)
+    eig3 = np.linalg.eigvalsh(x3.numpy().T @ x3.numpy() / len(y))
+    assert_close(float(inn.optimal_step(x3)), 2 / (eig3[-1] + eig3[0]), rtol=1e-12, atol=0)
+    # the iterations stay on the input's device: on the "meta" device (shapes only) nothing is moved to the CPU
+    meta = inn.gradient_descent(x.to("meta"), y.to("meta"), 0.1, 3)
+    assert meta.device.type == "meta" and meta.shape == (4, 2)
+    # a y of the wrong length is refused with the length x needs (one entry per row: 200, not the 2 features)
+    try:
+        inn.gradient_descent(x, y[:-1], 0.1, 3)
+    except ValueError as e:
+        assert f"y must have {len(y)} entries" in str(e), e
+    else:
+        raise AssertionError("a y of the wrong length was accepted")
 
 
 @check("input_norm.standardized-inputs-avoid-saturation", dtypes=("float32", "float64"), kind="statistical")
@@ -224,6 +244,10 @@ def lrn_matches_torch(t):
     assert (inn.local_response_norm(big, 5, 1e-4) - nn.LocalResponseNorm(5, alpha=1e-4, k=2.0)(big)).abs().max() > 1e-3
     # a second case: size 3, alpha 0.5, beta 1, k 1
     assert_close(inn.local_response_norm(a, 3, 0.5, 1.0, 1.0), nn.LocalResponseNorm(3, 1.5, 1.0, 1.0)(a), **tol)
+    # (N, C) input, e.g. after a linear layer, is accepted too: the window runs over C (torch wants >= 3-D)
+    flat = a[:, :, 0, 0]
+    assert_close(inn.local_response_norm(flat, 3, 0.5, 1.0, 1.0),
+                 nn.LocalResponseNorm(3, 1.5, 1.0, 1.0)(flat.unsqueeze(-1)).squeeze(-1), **tol)
 
 
 @check("input_norm.lrn-shrinks-all-responses", dtypes=("float32", "float64"))

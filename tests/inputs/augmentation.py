@@ -21,6 +21,18 @@ CASES = [
     (aug.adjust_brightness, ("img", 1.0), {}, TypeError, "img"),
     (aug.random_brightness, (IMG, -0.2), {}, ValueError, "max_delta"),
     (aug.noise_injection_solution, (torch.zeros(4, 2), torch.zeros(3), 0.1), {}, ValueError, "y"),
+    (aug.noise_injection_solution, (torch.zeros(4, 2), [0.0] * 4, 0.1), {}, TypeError, "y"),
+    (aug.noise_injection_solution, (torch.zeros(4, 2), torch.zeros(4, 1), 0.1), {}, ValueError, "y"),  # ndim=1
+    (aug.random_horizontal_flip, ("img",), {}, TypeError, "img"),
+    (aug.random_horizontal_flip, (torch.zeros(5), 0.0), {}, ValueError, "img"),  # 1-D; p = 0 never flips
+    (aug.random_horizontal_flip, (IMG, -0.1), {}, ValueError, "p"),  # just below low=0
+    (aug.random_crop, (torch.zeros(8), 1), {}, ValueError, "img"),  # 1-D: below min_ndim=2
+    (aug.pad_and_crop, (torch.zeros(3, 5, 8), 0, 0, 6, 0), {}, ValueError, "size"),  # height 5 limits
+    (aug.pad_and_crop, (torch.zeros(3, 8, 5), 0, 0, 6, 0), {}, ValueError, "size"),  # width 5 limits
+    (aug.pad_and_crop, (IMG, 0, 5, 4, 0), {}, ValueError, "left"),  # one past the last corner, width - size
+    (aug.pad_and_crop, (IMG, True, 0, 4, 0), {}, ValueError, "top"),  # a bool is not an int here
+    (aug.add_gaussian_noise, ("img", 0.1), {}, TypeError, "img"),
+    (aug.random_brightness, ("img", 0.2), {}, TypeError, "img"),
     (aug.noise_injection_solution, (torch.zeros(4), torch.zeros(4), 0.1), {}, ValueError, "X"),
     (aug.noise_injection_solution, (torch.zeros(4, 2), torch.zeros(4), -0.1), {}, ValueError, "std"),
 ]
