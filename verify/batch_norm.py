@@ -61,6 +61,9 @@ def algorithm(t):
     rel = t.record("eps_rel_change", ((inside - outside) / inside).abs().max().item())
     absolute = t.record("eps_abs_change", (inside - outside).abs().max().item())  # seed 0: 1.4e-5 at |x_hat| 2.9
     assert 1e-6 < rel <= 5e-6 * (1 + 1e-6) and 1e-6 < absolute < 1e-4
+    # two values per channel are enough (the smallest batch BN accepts in training)
+    pair = x64[:2]
+    assert_close(bn.batch_statistics(pair)[1], pair.var(0, unbiased=False), rtol=1e-12, atol=0)
 
 
 @check("batch_norm.running-stats", dtypes=("float32", "float64"))
@@ -219,9 +222,44 @@ def batch_of_one(t):
     assert_close(ln(x), (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-5), rtol=0, atol=1e-12)
 
 
+def _train_classifier_matches_a_plain_loop(t):
+    """train_classifier is SGD(lr=0.1, momentum=0.9) on cross-entropy over torch.randint(0, n) batches drawn
+    from `generator`, steps 1..steps, eval-mode full-data losses at multiples of eval_every and at the end."""
+    g = t.generator(5)
+    x = torch.randn(12, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 2, (12,), generator=g)
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Sigmoid(), nn.Linear(4, 2)).double()
+    ref_net = copy.deepcopy(net)
+    got = bn.train_classifier(net, x, y, steps=5, batch_size=4, generator=torch.Generator().manual_seed(11),
+                              eval_every=2)
+    opt = torch.optim.SGD(ref_net.parameters(), lr=0.1, momentum=0.9)
+    gen, ref = torch.Generator().manual_seed(11), []
+    for step in range(1, 6):
+        idx = torch.randint(0, 12, (4,), generator=gen)
+        ref_net.train()
+        loss = F.cross_entropy(ref_net(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step in (2, 4, 5):
+            ref_net.eval()
+            with torch.no_grad():
+                ref.append(F.cross_entropy(ref_net(x), y).item())
+    assert len(got) == 3
+    assert_close(torch.tensor(got), torch.tensor(ref), rtol=1e-12, atol=0)
+    try:
+        bn.train_classifier(net, x, y[:5], steps=1, batch_size=2)
+    except ValueError as e:
+        assert "x has 12 rows but y has 5" in str(e), str(e)
+    else:
+        raise AssertionError("mismatched x and y were accepted")
+
+
 @check("batch_norm.convergence-demo", dtypes=("float32",), kind="demonstration")
 def convergence_demo(t):
     """6 sigmoid layers, 150 SGD steps: with BN the loss falls far below ln 2, without BN it stays near it."""
+    _train_classifier_matches_a_plain_loop(t)
     g = t.generator()
     x = 3 * torch.randn(512, 20, generator=g) + 1
     y = ((x - 1) @ torch.randn(20, generator=g) > 0).long()

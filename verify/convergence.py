@@ -1,5 +1,6 @@
 """Checks for docs/*/convergence.md. Oracles: torch.optim.SGD with autograd, closed-form GD dynamics
 (powers of 1 - lr * lambda), torch.linalg.lstsq, F.cross_entropy."""
+import copy
 import math
 
 import numpy as np
@@ -193,3 +194,20 @@ def overfit_one_batch(t):
     # the same loop with the double-softmax bug stalls at the floor, which the test exposes at once
     bad = cv.overfit_one_batch(mlp(), x, y, lambda out, lab: F.cross_entropy(out.softmax(1), lab), steps=100)
     assert np.min(bad) > _double_softmax_floor(10) - 1e-5 > 1.4  # np.min propagates NaN
+    # the defaults the page states: 300 Adam steps at lr = 1e-2 (the same run as passing them explicitly)
+    t.seed_modules(stream=3)
+    small = nn.Linear(20, 10).to(t.device, t.dtype)
+    twin = copy.deepcopy(small)
+    default = cv.overfit_one_batch(small, x, y, F.cross_entropy)
+    assert len(default) == 300
+    assert default == cv.overfit_one_batch(twin, x, y, F.cross_entropy, steps=300, lr=1e-2)
+    # the error messages report what was passed
+    for call, text in ((lambda: cv.overfit_one_batch("net", x, y, F.cross_entropy), "got str"),
+                       (lambda: cv.overfit_one_batch(twin, x, y[:5], F.cross_entropy), "x (16), got 5"),
+                       (lambda: cv.sgd_loop(x.clone().requires_grad_(), "loss", 0.1, 3), "got str")):
+        try:
+            call()
+        except (TypeError, ValueError) as e:
+            assert text in str(e), str(e)
+        else:
+            raise AssertionError(f"bad input accepted ({text})")

@@ -40,6 +40,20 @@ def sawtooth_2k_pieces(t):
     # the counter is not fooled by a function that is linear, or has a single kink
     assert dp.count_linear_pieces(x, 3 * x + 1) == 1
     assert dp.count_linear_pieces(x, (x - 0.25).abs()) == 2
+    # edge cases of the counter, on dyadic numbers (exact in float32 and float64)
+    f = dict(dtype=t.dtype, device=t.device)
+    assert dp.count_linear_pieces(torch.tensor([0.0, 1.0], **f), torch.tensor([0.0, 1.0], **f)) == 1  # 2 points
+    uneven = torch.tensor([0.0, 1.0, 3.0], **f)
+    assert dp.count_linear_pieces(uneven, 3 * uneven) == 1        # slope = dy / dx on an uneven grid
+    grid = torch.arange(4.0, **f)
+
+    def pieces(slopes):  # a polyline through (0, 0) with these slopes on the grid 0, 1, 2, 3
+        y = torch.cat([torch.zeros(1, **f), torch.tensor(slopes, **f).cumsum(0)])
+        return dp.count_linear_pieces(grid[:len(slopes) + 1], y, tol=0.5)
+    assert pieces([0.0, 0.5]) == 1           # a change exactly at tol * (1 + |s|) is not a kink (strict >)
+    assert pieces([3.0, 3.5]) == 1           # relative tolerance: 0.5 < 0.5 * (1 + 3)
+    assert pieces([3.0, 5.25]) == 2          # 2.25 > 0.5 * (1 + 3) = 2
+    assert pieces([0.0, 10.0, 11.0]) == 2    # the second change is measured against |10|, not |0|
 
 
 def _random_shallow_net(t, m, d, stream):
@@ -91,6 +105,12 @@ def shallow_one_kink_per_unit(t):
     w3 = w.clone()
     w3[0] = torch.stack([v[1], -v[0], torch.zeros_like(v[0])])  # w_0 . v = 0 exactly: unit 0 never switches
     assert dp.shallow_kinks(w3, b, x0, v).numel() == m - 1
+    try:
+        dp.shallow_kinks(w, b[:-1], x0, v)
+    except ValueError as e:
+        assert f"b must have {m} entries" in str(e), str(e)
+    else:
+        raise AssertionError("a short b was accepted")
 
 
 def _best_fit_error(x, target, kinks, facing):

@@ -1,4 +1,5 @@
 """Checks for docs/*/generalization.md. Oracles: numpy's Legendre basis and lstsq, closed forms, torch modules."""
+import copy
 import math
 
 import numpy as np
@@ -47,6 +48,22 @@ def capacity_lowers_training_error(t):
     ridge_train = [_errors(x, y, x, y, 12, lam)[0] for lam in (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)]
     assert all(b >= a - 1e-12 for a, b in zip(ridge_train, ridge_train[1:]))  # a stronger penalty fits worse
     assert ridge_train[-1] > 5 * ridge_train[0]
+    # ridge = 0 is the default (plain least squares, compared with numpy's lstsq; repeated LAPACK calls can
+    # differ by an ulp, hence no exact equality); ridge > 0 solves (V^T V / n + ridge I) w = V^T y / n (numpy oracle, float64)
+    v = gen.legendre_features(x, 5)
+    vn, yn = v.numpy(), y.numpy()
+    assert_close(gen.least_squares_fit(v, y), torch.from_numpy(np.linalg.lstsq(vn, yn, rcond=None)[0]),
+                 rtol=1e-10, atol=1e-12)
+    ref = np.linalg.solve(vn.T @ vn / len(yn) + 0.1 * np.eye(6), vn.T @ yn / len(yn))
+    assert_close(gen.least_squares_fit(v, y, 0.1), torch.from_numpy(ref), rtol=1e-12, atol=0)
+    # the penalty matrix is made on the device of the features (a meta tensor stands in for a GPU here)
+    assert gen.least_squares_fit(v.to("meta"), y.to("meta"), 0.1).device.type == "meta"
+    try:
+        gen.least_squares_fit(v, y[:4])
+    except ValueError as e:
+        assert "y must have 15 entries" in str(e), str(e)
+    else:
+        raise AssertionError("a short y was accepted")
 
 
 def median_curves(rng, sets=9, n=15, max_degree=14):
@@ -120,6 +137,19 @@ def small_subset_test(t):
     assert math.isclose(floor, math.log1p(math.exp(-1)), rel_tol=1e-12)
     assert round(t.record("bug_floor", floor), 4) == 0.3133 and loss_bug >= round(floor, 3)
     assert acc_small_net < 0.85 and acc_wide_net > 0.98
+    # the stated defaults, 300 Adam steps at lr = 1e-2: the same as passing them
+    t.seed_modules(stream=4)
+    small = nn.Linear(20, 2).to(t.device, t.dtype)
+    twin = copy.deepcopy(small)
+    assert gen.train_full_batch(small, x[:16], y[:16]) == gen.train_full_batch(twin, x[:16], y[:16], 300, 1e-2)
+    for call, text in ((lambda: gen.train_full_batch("net", x[:16], y[:16]), "got str"),
+                       (lambda: gen.train_full_batch(twin, x[:16], y[:5]), "y must have 16 labels")):
+        try:
+            call()
+        except (TypeError, ValueError) as e:
+            assert text in str(e), str(e)
+        else:
+            raise AssertionError(f"bad input accepted ({text})")
 
 
 @check("generalization.batch-norm-is-a-layer")

@@ -147,6 +147,15 @@ def backprop_is_jacobian_product(t):
     assert_close(got, h.grad, rtol=1e-12, atol=1e-15)
     bound = math.prod(torch.linalg.matrix_norm(w, 2).item() / 4 for w in ws) * grad_out.norm().item()
     assert got.norm().item() <= bound * (1 + 1e-12)
+    # per_layer_grad_norms is the autograd gradient of mean((h_L - target)^2), target nonzero
+    x, target = t.randn(5, width, stream=4), t.randn(5, width, stream=5)
+    leaves = [w.clone().requires_grad_(True) for w in ws[:3]]
+    h = x
+    for w in leaves:
+        h = torch.relu(h @ w.T)
+    F.mse_loss(h, target).backward()
+    assert_close(torch.tensor(gr.per_layer_grad_norms(x, target, ws[:3], "relu"), dtype=torch.float64),
+                 torch.stack([w.grad.norm() for w in leaves]).cpu(), rtol=1e-12, atol=0)
 
 
 @check("gradients.jacobian-power-not-weight-size")
@@ -365,6 +374,14 @@ def gaussian_product_degenerates(t):
     assert (r[:-1] > r[1:]).all()
     # the snippet multiplies in the right order: W_3 W_2 W_1
     mats = gr.gaussian_matrices(8, 3, t.generator(1))
+    # entries are N(0, 1/n): mean square 1/n within 6 standard errors (sqrt(2/N)/n for N entries), not n or 1
+    n, count = 16, 16
+    sq = torch.stack(gr.gaussian_matrices(n, count, t.generator(4))).pow(2).mean().item()
+    assert abs(sq - 1 / n) < 6 * math.sqrt(2 / (n * n * count)) / n
+    # both samplers draw only from the generator they are given: the same seed gives the same matrices
+    for sample in (gr.gaussian_matrices, gr.orthogonal_matrices):
+        a, b = (sample(4, 2, torch.Generator().manual_seed(5)) for _ in range(2))
+        assert all(torch.equal(u, v) for u, v in zip(a, b))
     assert_close(gr.product_singular_values(mats),
                  torch.linalg.svdvals(mats[2] @ mats[1] @ mats[0]), rtol=1e-12, atol=0)
 
@@ -390,6 +407,8 @@ def orthogonal_product_isometry(t):
     # the effective rank of a flat spectrum is n, of a rank-one spectrum 1
     assert abs(gr.effective_rank(torch.tensor([3.0, 0.0, 0.0], dtype=torch.float64)) - 1) < 1e-12
     assert abs(gr.effective_rank(torch.ones(7, dtype=torch.float64)) - 7) < 1e-12
+    # the spectrum's scale does not matter, even when its sum is below 1
+    assert abs(gr.effective_rank(torch.full((4,), 0.125, dtype=torch.float64)) - 4) < 1e-12
 
 
 @check("gradients.orthogonal-product-isometry", devices=("cpu",), kind="statistical")

@@ -90,6 +90,15 @@ def piecewise_boundary(t):
     rec = lrs.torch_schedule(lambda o: sched.LambdaLR(o, lam), 0.1, 10)
     _close(rec, [lrs.piecewise_constant(s, boundaries, odd) for s in steps], rtol=1e-15)
     _close(rec, _rates(lambda o: sched.LambdaLR(o, lam), 0.1, 10), rtol=0)
+    # the error messages report the expected count and the type that was passed
+    for call, text in ((lambda: lrs.piecewise_constant(5, boundaries, [1.0]), "= 3 entries, got 1"),
+                       (lambda: lrs.torch_schedule("sched", 0.1, 10), "got str")):
+        try:
+            call()
+        except (TypeError, ValueError) as e:
+            assert text in str(e), str(e)
+        else:
+            raise AssertionError(f"bad input accepted ({text})")
 
 
 @check("lr_schedules.exponential-matches-torch", devices=("cpu",))
@@ -198,6 +207,9 @@ def polynomial_matches_torch(t):
     poly = [lrs.polynomial_decay(lr, int(s), T, end_lr=0.01, power=power) for s in steps]
     assert poly[0] == lr and all(p == 0.01 for p in poly[T:])
     assert (np.diff(poly[:T + 1]) < 0).all()
+    # the defaults end_lr = 1e-4, power = 1 (linear), and a power below 1 (square root) is allowed
+    assert abs(lrs.polynomial_decay(lr, 25, T) - ((lr - 1e-4) * 0.75 + 1e-4)) < 1e-16
+    assert abs(lrs.polynomial_decay(lr, 75, T, power=0.5) - ((lr - 1e-4) * 0.5 + 1e-4)) < 1e-16
 
 
 @check("lr_schedules.polynomial-cycle-peaks-lower", devices=("cpu",))
@@ -236,3 +248,4 @@ def cosine_matches_torch(t):
     _close(torch_[:T + 1], tf[:T + 1], rtol=1e-12)   # measured 4e-15 (torch's recursive update)
     assert (tf[T:] == alpha * lr).all()                # TF clamps global_step at decay_steps
     assert (np.diff(torch_[T:]) > 0).all() and abs(torch_[2 * T] - lr) < 1e-12  # torch climbs back up by 2T
+    assert lrs.cosine_decay(lr, T, T) == 0.0 and lrs.cosine_decay(lr, T // 2, T) == 0.5 * lr  # default alpha = 0

@@ -20,6 +20,12 @@ def max_keeps_peak(t):
     assert torch.equal(pl.max_pool2d(r, 2), F.max_pool2d(r, 2))
     tol = dict(rtol=t.tol(f64=1e-14, f32=1e-6), atol=t.tol(f64=1e-15, f32=1e-6))
     assert_close(pl.avg_pool2d(r, 4), F.avg_pool2d(r, 4), **tol)
+    try:
+        pl.max_pool2d(r[..., :5, :], 2)
+    except ValueError as e:
+        assert "(5, 8)" in str(e), str(e)
+    else:
+        raise AssertionError("a 5 x 8 map was accepted for kernel 2")
 
 
 @check("pooling.output-size", devices=("cpu",))
@@ -30,6 +36,25 @@ def output_size(t):
             out = nn.MaxPool2d(k, s, p)(torch.zeros(1, 1, h, h)).shape[-1]
             assert pl.pool_output_size(h, k, s, p) == out
     assert [pl.pool_output_size(h, 2, 2) for h in (31, 32, 33)] == [15, 16, 16]
+    # the range edges, exhaustively on small inputs: every padding up to kernel // 2, windows that just fit
+    # (size + 2p = k) and ones that do not; nn.MaxPool2d refuses the same inputs the snippet refuses
+    for h in range(1, 6):
+        for k in range(1, 5):
+            for s in (1, 2):
+                for p in range(k // 2 + 1):
+                    try:
+                        out = nn.MaxPool2d(k, s, p)(torch.zeros(1, 1, h, h)).shape[-1]
+                    except RuntimeError:
+                        out = None
+                    if out is None:
+                        try:
+                            pl.pool_output_size(h, k, s, p)
+                        except ValueError as e:
+                            assert f"= {h + 2 * p} is smaller" in str(e), str(e)
+                        else:
+                            raise AssertionError(f"accepted {(h, k, s, p)}")
+                    else:
+                        assert pl.pool_output_size(h, k, s, p) == out, (h, k, s, p)
 
 
 def _input_extent(net, size=32):

@@ -116,6 +116,16 @@ def finite_differences_agree(t):
     central = t.record("central_ratio", err["central", 1e-2] / err["central", 1e-3])
     forward = t.record("forward_ratio", err["forward", 1e-2] / err["forward", 1e-3])
     assert 99 < central < 101 and 9.9 < forward < 10.1
+    # the error messages report the sizes that were expected and passed (D_IN = 4, HIDDEN = 5, CLASSES = 3)
+    for call, text in ((lambda: tl.train(x[:, :3], y, params, 0.1, 1), "x has 3 features but params['w1'] expects 4"),
+                       (lambda: tl.train(x[:2], y[:2, :2], params, 0.1, 1), "of shape (2, 3), got (2, 2)"),
+                       (lambda: tl.numerical_gradient("f", params["w1"]), "got str")):
+        try:
+            call()
+        except (TypeError, ValueError) as e:
+            assert text in str(e), str(e)
+        else:
+            raise AssertionError(f"bad input accepted ({text})")
 
 
 class _MLP(nn.Module):

@@ -22,4 +22,11 @@ CASES = [
      ValueError, "x"),
     (cv.overfit_one_batch, (nn.Linear(2, 3), torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), F.cross_entropy),
      {"steps": 0}, ValueError, "steps"),
+    (cv.gradient_descent_quadratic, (torch.zeros(2, 2, 1), torch.zeros(2), 0.1, 5), {}, ValueError, "a"),
+    (cv.max_stable_lr, (torch.ones(2, 2, 2),), {}, ValueError, "a"),
+    (cv.sgd_loop, (torch.zeros(2, requires_grad=True), torch.sum, 0.0, 3), {}, ValueError, "lr"),
+    (cv.sgd_loop, (torch.zeros(2, requires_grad=True), torch.sum, 0.1, 0), {}, ValueError, "steps"),
+    (cv.overfit_one_batch, (nn.Linear(2, 3), torch.zeros(4, 2), [0, 1, 2, 0], F.cross_entropy), {}, TypeError, "y"),
+    (cv.overfit_one_batch, (nn.Linear(2, 3), torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), F.cross_entropy),
+     {"lr": 0.0}, ValueError, "lr"),
 ]

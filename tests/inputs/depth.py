@@ -18,4 +18,12 @@ CASES = [
     (dp.count_linear_pieces, (torch.tensor([0.0, 1.0, 1.0]), torch.zeros(3)), {}, ValueError, "x"),
     (dp.count_linear_pieces, (torch.arange(3.0), torch.zeros(3, 1)), {}, ValueError, "y"),
     (dp.count_linear_pieces, (torch.arange(3.0), torch.zeros(3)), {"tol": 0}, ValueError, "tol"),
+    (dp.shallow_kinks, (torch.zeros(4, 3), [0.0] * 4, torch.zeros(3), torch.ones(3)), {}, TypeError, "b"),
+    (dp.shallow_kinks, (torch.zeros(4, 3), torch.zeros(4, 1), torch.zeros(3), torch.ones(3)), {}, ValueError, "b"),
+    (dp.shallow_kinks, (torch.zeros(4, 3), torch.zeros(4), [0.0] * 3, torch.ones(3)), {}, TypeError, "x0"),
+    (dp.shallow_kinks, (torch.zeros(4, 3), torch.zeros(4), torch.zeros(3, 1), torch.ones(3)), {}, ValueError, "x0"),
+    (dp.shallow_kinks, (torch.zeros(4, 3), torch.zeros(4), torch.zeros(3), torch.ones(2)), {}, ValueError, "v"),
+    (dp.count_linear_pieces, ([0.0, 1.0, 2.0], torch.zeros(3)), {}, TypeError, "x"),
+    (dp.count_linear_pieces, (torch.zeros(2, 2), torch.zeros(2, 2)), {}, ValueError, "x"),
+    (dp.count_linear_pieces, (torch.arange(3.0), torch.zeros(4)), {}, ValueError, "y"),
 ]

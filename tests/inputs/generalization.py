@@ -19,4 +19,12 @@ CASES = [
      {"lr": 0}, ValueError, "lr"),
     (gen.train_full_batch, (lambda v: v, torch.zeros(4, 3), torch.zeros(4, dtype=torch.long)), {},
      TypeError, "model"),
+    (gen.least_squares_fit, (torch.zeros(4, 2), [0.0] * 4), {}, TypeError, "y"),
+    (gen.least_squares_fit, (torch.zeros(4, 2), torch.zeros(4, 1)), {}, ValueError, "y"),
+    (gen.train_full_batch, (nn.Linear(3, 2), [[0.0] * 3] * 4, torch.zeros(4, dtype=torch.long)), {}, TypeError, "x"),
+    (gen.train_full_batch, (nn.Linear(3, 2), torch.zeros(4, 3, 1), torch.zeros(4, dtype=torch.long)), {},
+     ValueError, "x"),
+    (gen.train_full_batch, (nn.Linear(3, 2), torch.zeros(4, 3), [0] * 4), {}, TypeError, "y"),
+    (gen.train_full_batch, (nn.Linear(3, 2), torch.zeros(4, 3), torch.zeros(4, 1, dtype=torch.long)), {},
+     ValueError, "y"),
 ]

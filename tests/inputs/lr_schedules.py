@@ -1,3 +1,5 @@
+import torch
+
 from snippets import lr_schedules as lrs
 
 CASES = [
@@ -19,4 +21,9 @@ CASES = [
     (lrs.sgd_second_moment, ([0.1], 0.0, 1.0), {}, ValueError, "curvature"),
     (lrs.sgd_second_moment, ([0.1, -0.1], 2.0, 1.0), {}, ValueError, r"lrs\[1\]"),
     (lrs.sgd_second_moment, ([0.1], 2.0, 1.0), {"noise_std": "1"}, TypeError, "noise_std"),
+    (lrs.piecewise_constant, (5, [3, 3], [1.0, 0.5, 0.25]), {}, ValueError, "boundaries"),
+    (lrs.exponential_decay, (0.0, 10, 100, 0.9), {}, ValueError, "lr"),
+    (lrs.polynomial_decay, (0.1, 5, 100), {"end_lr": -0.01}, ValueError, "end_lr"),
+    (lrs.cosine_decay, (0.1, 5, 100), {"alpha": -0.5}, ValueError, "alpha"),
+    (lrs.torch_schedule, (lambda o: torch.optim.lr_scheduler.StepLR(o, 1), 0.0, 10), {}, ValueError, "lr"),
 ]

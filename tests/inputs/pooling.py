@@ -16,4 +16,11 @@ CASES = [
     (pl.gap_head_params, (512, "1000"), {}, TypeError, "classes"),
     (pl.receptive_field, ([],), {}, ValueError, "layers"),
     (pl.receptive_field, ([(3, 1), (0, 2)],), {}, ValueError, r"layers\[1\]"),
+    (pl.pool_output_size, (32, 2, 0), {}, ValueError, "stride"),
+    (pl.pool_output_size, (32, 2, 2), {"padding": True}, ValueError, "padding"),
+    (pl.pool_output_size, (1, 4, 1), {"padding": 1}, ValueError, "size"),
+    (pl.fc_head_params, (0, 7, 7, 1000), {}, ValueError, "channels"),
+    (pl.fc_head_params, (512, 0, 7, 1000), {}, ValueError, "height"),
+    (pl.fc_head_params, (512, 7, 7, 0), {}, ValueError, "classes"),
+    (pl.gap_head_params, (0, 1000), {}, ValueError, "channels"),
 ]

@@ -27,4 +27,13 @@ CASES = [
     (tl.numerical_gradient, (None, torch.zeros(3)), {}, TypeError, "f"),
     (tl.numerical_gradient, (lambda w: 0.0, torch.zeros(3)), {"h": -1e-6}, ValueError, "h"),
     (tl.numerical_gradient, (lambda w: 0.0, [0.0]), {}, TypeError, "w"),
+    (tl.train, ([[0.0] * 4] * 2, torch.zeros(2, 3), _params(), 0.1, 5), {}, TypeError, "x"),
+    (tl.train, (torch.zeros(2, 4), [[0.0] * 3] * 2, _params(), 0.1, 5), {}, TypeError, "y"),
+    (tl.train, (torch.zeros(2, 4), torch.zeros(2, 3), _params(), 0.0, 5), {}, ValueError, "lr"),
+    (tl.mlp_backward, (torch.zeros(2, 3), {"x": torch.zeros(2, 4, 1), "a1": torch.zeros(2, 5)}, torch.zeros(2, 3),
+                       _params()), {}, ValueError, "x"),
+    (tl.cross_entropy, (torch.zeros(2, 3), [[0.0] * 3] * 2), {}, TypeError, "y"),
+    (tl.cross_entropy, (torch.zeros(2, 3), torch.zeros(2, 4)), {}, ValueError, "y"),
+    (tl.cross_entropy, (torch.zeros(2, 3, 1), torch.zeros(2, 3, 1)), {}, ValueError, "logits"),
+    (tl.numerical_gradient, (lambda w: 0.0, torch.zeros(3)), {"h": 0.0}, ValueError, "h"),
 ]
