@@ -38,9 +38,12 @@ def changed_lines(diff: str) -> tuple:
             [ln[1:].strip() for ln in lines if ln.startswith("+") and not ln.startswith("+++")])
 
 
-def line_number(source: str, removed: list) -> int | None:
-    """Where in the snippet the mutated line stands (the first line the mutant removed)."""
-    for i, line in enumerate(source.splitlines(), 1):
+def line_number(source: str, removed: list, function: str = "") -> int | None:
+    """Where in the snippet the mutated line stands: the first line the mutant removed, searched from the
+    mutated function's `def` on (the same validation line recurs in many functions)."""
+    lines = source.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith(f"def {function}(")), 0)
+    for i, line in enumerate(lines[start:], start + 1):
         if removed and line.strip() == removed[0]:
             return i
     return None
@@ -77,8 +80,9 @@ def module_results(path: Path, equivalent: dict) -> dict:
             marked.append({"mutant": name, "reason": mark["reason"]})
             continue
         counts["survived"] += 1
-        survivors.append({"mutant": name, "status": status, "function": name.split(".")[-1].split("__mutmut")[0][2:],
-                          "line": line_number(source, removed), "diff": diff.strip()})
+        function = name.split(".")[-1].split("__mutmut")[0][2:]
+        survivors.append({"mutant": name, "status": status, "function": function,
+                          "line": line_number(source, removed, function), "diff": diff.strip()})
     counted = counts["generated"] - counts["not_checked"] - counts["equivalent"]
     score = (counts["killed"] + counts["timeout"]) / counted if counted else 1.0
     return {**counts, "score": round(score, 4), "fingerprint": _report.snippet_fingerprint(path),

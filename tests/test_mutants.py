@@ -19,7 +19,8 @@ DIFF = """--- snippets/demo.py
 def test_a_survivor_is_located_by_the_line_it_changed():
     removed, added = mutants.changed_lines(DIFF)
     assert removed == ["return z - z.max()"] and added == ["return z + z.max()"]
-    assert mutants.line_number("import torch\ndef f(z):\n    return z - z.max()\n", removed) == 3
+    source = "def g(z):\n    return z - z.max()\n\ndef f(z):\n    return z - z.max()\n"
+    assert mutants.line_number(source, removed, "f") == 5 and mutants.line_number(source, removed, "g") == 2
 
 
 def test_every_equivalent_mark_names_its_mutation_and_a_reason():
