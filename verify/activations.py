@@ -158,6 +158,9 @@ def relu_gradient(t):
     assert torch.equal(_autograd(torch.relu, pts), t.put([0.0, 0.0, 1.0, 1.0]))
     assert torch.equal(act.relu_derivative(pts), _autograd(torch.relu, pts))
     assert torch.equal(act.relu_derivative(x), _autograd(torch.relu, x))
+    assert act.relu_derivative(pts).dtype == t.dtype  # a 0/1 mask in x's dtype, not a bool tensor
+    # autograd through the snippet's relu takes the same branch as torch at exactly 0: gradient 0, not 1
+    assert torch.equal(_autograd(act.relu, pts), _autograd(torch.relu, pts))
 
 
 @check("activations.relu-does-not-stop-explosion")
@@ -210,6 +213,10 @@ def leaky_relu_gradient(t):
         assert (grads > 0).all()
     pts = t.put([-1.0, 0.0, 1.0])
     assert_close(_autograd(F.leaky_relu, pts), t.put([0.01, 0.01, 1.0]), rtol=0, atol=0)
+    # the snippet's defaults are k = 0.01 too, and at exactly 0 both it and autograd through it give k, not 1
+    assert torch.equal(act.leaky_relu(x), F.leaky_relu(x))
+    assert torch.equal(act.leaky_relu_derivative(pts), _autograd(F.leaky_relu, pts))
+    assert torch.equal(_autograd(act.leaky_relu, pts), _autograd(F.leaky_relu, pts))
     assert_close(act.leaky_relu(t.put([-1e6])), t.put([-1e4]), rtol=1e-6, atol=0)  # unbounded below
 
 

@@ -100,6 +100,7 @@ def causal_mask(t):
     q, k, v = _qkv(t)
     n = q.shape[1]
     m = at.causal_mask(n, device=q.device)
+    assert m.device == q.device and at.causal_mask(3, device="meta").device.type == "meta"  # device is honoured
     out, w = at.scaled_dot_product_attention(q, k, v, m)
     assert_close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True), **tol)
     assert (w.triu(1) == 0).all()                                # no weight on the future
@@ -119,6 +120,9 @@ def padding_mask(t):
     q, k, v = _qkv(t, b=3)
     lengths = torch.tensor([7, 4, 1], device=q.device)
     m = at.padding_mask(lengths, 7)
+    # the range ends: length 0 (every key padded) and length n are allowed
+    edge = at.padding_mask(torch.tensor([0, 2, 3], device=q.device), 3)
+    assert torch.equal(edge.cpu(), torch.tensor([[[False, False, False]], [[True, True, False]], [[True, True, True]]]))
     out, w = at.scaled_dot_product_attention(q, k, v, m)
     assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=m), **tol)
     for b, length in enumerate(lengths.tolist()):
@@ -344,6 +348,8 @@ def pre_norm_identity_path(t):
         block = at.pre_norm_block if norm_first else at.post_norm_block
         mine = block(block(x, attn, layer.norm1), ffn, layer.norm2)
         assert_close(mine, layer(x), rtol=1e-12, atol=1e-13)
+        # one unbatched (n, d) sequence works too, as in nn.TransformerEncoderLayer
+        assert_close(block(block(x[0], attn, layer.norm1), ffn, layer.norm2), layer(x[0]), rtol=1e-12, atol=1e-13)
     # zero the last projection of every branch: F = 0
     stacks = {}
     for norm_first in (True, False):

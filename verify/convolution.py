@@ -47,6 +47,10 @@ def translation_equivariance(t):
     ref.weight.data.copy_(w)
     y = cv.circular_conv2d(x, w)
     assert_close(y, ref(x), **tol)                         # the snippet is PyTorch's circular padding
+    for kh, kw in ((3, 5), (5, 3)):                        # non-square kernels: each side padded by k // 2
+        ref2 = nn.Conv2d(3, 4, (kh, kw), padding=(kh // 2, kw // 2), padding_mode="circular",
+                         bias=False).to(t.device, t.dtype)
+        assert_close(cv.circular_conv2d(x, ref2.weight.detach()), ref2(x), **tol)
     for shift in ((1, 0), (2, 3), (-1, 5), (7, -4)):
         shifted = torch.roll(x, shift, dims=(2, 3))
         assert_close(cv.circular_conv2d(shifted, w), torch.roll(y, shift, dims=(2, 3)), **tol)
@@ -233,6 +237,9 @@ def fc_as_conv(t):
         for j in range(6):
             assert_close(maps[:, :, i, j], linear(big[:, :, i:i + 5, j:j + 4].flatten(1)), **tol)
     assert _count(conv) == _count(linear)
+    # a bias-free Linear gives a bias-free conv; the conv is built on the Linear's device
+    assert cv.fc_as_conv(nn.Linear(60, 6, bias=False), 3, 5, 4).bias is None
+    assert cv.fc_as_conv(nn.Linear(60, 6, device="meta"), 3, 5, 4).weight.device.type == "meta"
 
 
 # ---------------------------------------------------------------- pooling versus strides
@@ -244,6 +251,7 @@ def strided_conv_avg_pool(t):
     tol = dict(rtol=t.tol(f64=1e-14, f32=1e-6), atol=t.tol(f64=1e-15, f32=1e-6))  # a k*k-term mean, reordered
     for k in (2, 3):
         conv = cv.avg_pool_as_conv(3, k, dtype=t.dtype, device=t.device)
+        assert cv.avg_pool_as_conv(3, k, device="meta").weight.device.type == "meta"   # device is honoured
         assert_close(conv(x), F.avg_pool2d(x, k), **tol)
         full = torch.eye(3, dtype=t.dtype, device=t.device)[:, :, None, None].expand(3, 3, k, k) / k ** 2
         assert_close(F.conv2d(x, full, stride=k), F.avg_pool2d(x, k), **tol)   # an ordinary conv holds it too
@@ -275,6 +283,7 @@ def grouped_equals_split(t):
         w = t.randn(12, 6 // g, 3, 3, stream=g)
         y = F.conv2d(x, w, padding=1, groups=g)
         assert_close(cv.grouped_conv2d(x, w, g, padding=1), y, **tol)
+        assert_close(cv.grouped_conv2d(x, w, g), F.conv2d(x, w, groups=g), **tol)   # default padding 0
         dense = torch.zeros(12, 6, 3, 3, dtype=t.dtype, device=t.device)    # block-diagonal full weight
         for i in range(g):
             dense[i * 12 // g:(i + 1) * 12 // g, i * 6 // g:(i + 1) * 6 // g] = w[i * 12 // g:(i + 1) * 12 // g]
@@ -291,6 +300,8 @@ def separable_cost_ratio(t):
     """Depthwise + pointwise costs 1/C_out + 1/k^2 of a full k x k conv, in parameters and in multiply-adds."""
     for c_in, c_out, k in ((32, 64, 3), (16, 8, 5), (3, 16, 3), (256, 256, 3)):
         sep = cv.separable_conv(c_in, c_out, k, padding=k // 2).to("meta")
+        unpadded = cv.separable_conv(c_in, c_out, k).to("meta")   # default padding 0, as nn.Conv2d
+        assert unpadded(torch.zeros(1, c_in, 9, 9, device="meta")).shape == (1, c_out, 10 - k, 10 - k)
         full = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False, device="meta")
         closed = Fraction(1, c_out) + Fraction(1, k * k)
         assert Fraction(_count(sep), _count(full)) == closed
@@ -402,6 +413,8 @@ def transposed_output_size(t):
                                 assert cv.conv_output_size(out, k, s, p, d) == n  # the shape round trip
     assert wrong > 0
     assert t.record("upsample", cv.conv_transpose_output_size(16, 4, 2, 1)) == 32
+    # the defaults (stride 1, padding 0, dilation 1, output_padding 0) are nn.ConvTranspose1d's
+    assert cv.conv_transpose_output_size(5, 3) == nn.ConvTranspose1d(1, 1, 3)(torch.zeros(1, 1, 5)).shape[-1] == 7
     layer = nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1)
     assert _count(layer) == cv.conv_params(1, 1, 3)   # same weight shape as the conv it transposes
     for op in (0, 1):   # two input sizes (15, 16) give 8 under this conv; output_padding picks one
@@ -460,6 +473,9 @@ def backward_is_convolution(t):
         g = t.randn(*y.shape, stream=20 + i)
         y.backward(g)
         gx, gw = cv.conv2d_backward(x.detach(), w.detach(), g, stride=s, padding=p)
+        if (s, p) == (1, 0):   # the defaults are those of F.conv2d
+            defaults = cv.conv2d_backward(x.detach(), w.detach(), g)
+            assert torch.equal(defaults[0], gx) and torch.equal(defaults[1], gw)
         assert_close(gx, x.grad, **tol)
         assert_close(gw, w.grad, **tol)
 

@@ -31,6 +31,15 @@ def formula(t):
     assert_close(ce.cross_entropy_with_logits(logits, onehot), F.cross_entropy(logits, c, reduction="none"), **tol)
     # the default reduction is the mean over the batch
     assert_close(F.cross_entropy(logits, c), ce.cross_entropy_with_logits(logits, onehot).mean(), **tol)
+    # over the last axis for any rank: a single distribution and a 3-D batch (the oracles see it as rows)
+    for shape in ((5,), (3, 4, 5)):
+        zl = (2 * t.randn(*shape, stream=3)).requires_grad_(True)
+        pl = torch.softmax(2 * t.randn(*shape, stream=4), -1)
+        rows = F.cross_entropy(zl.reshape(-1, 5), pl.reshape(-1, 5), reduction="none")
+        assert_close(ce.cross_entropy_with_logits(zl.detach(), pl), rows.reshape(shape[:-1]).detach(), **tol)
+        assert_close(ce.entropy(pl), torch.distributions.Categorical(probs=pl).entropy(), **tol)
+        rows.sum().backward()
+        assert_close(ce.cross_entropy_logit_gradient(zl.detach(), pl), zl.grad, **tol)
 
 
 def _oracle_cross_entropy(p, q):
@@ -144,13 +153,13 @@ def mse_saturates(t):
     assert 1e4 < ratio < 2e4
 
 
-def _autograd_neuron(w, b, lr, steps, loss):
-    """The same neuron trained by torch.optim.SGD with autograd and the built-in losses (input 1, target 0)."""
+def _autograd_neuron(w, b, lr, steps, loss, x=1.0, y=0.0):
+    """The same neuron trained by torch.optim.SGD with autograd and the built-in losses (input x, target y)."""
     p = torch.tensor([w, b], dtype=torch.float64, requires_grad=True)
-    opt, target, history = torch.optim.SGD([p], lr=lr), torch.tensor(0.0, dtype=torch.float64), []
+    opt, target, history = torch.optim.SGD([p], lr=lr), torch.tensor(y, dtype=torch.float64), []
     for _ in range(steps):
         opt.zero_grad()
-        z = p[0] * 1.0 + p[1]
+        z = p[0] * x + p[1]
         value = (0.5 * F.mse_loss(torch.sigmoid(z), target) if loss == "mse"
                  else F.binary_cross_entropy_with_logits(z, target))
         history.append(value.item())
@@ -175,6 +184,12 @@ def saturated_neuron_learns_slowly(t):
     # the snippet's hand-written gradients against autograd + torch.optim.SGD, every step
     assert_close(torch.tensor(mse), torch.tensor(_autograd_neuron(2.0, 2.0, 0.15, 51, "mse")), rtol=1e-12, atol=0)
     assert_close(torch.tensor(bce), torch.tensor(_autograd_neuron(2.0, 2.0, 0.15, 51, "bce")), rtol=1e-12, atol=0)
+    # the same on an input x != 1 and a soft target y != 0, where w x vs w / x and y vs -y differ; default loss: bce
+    for loss in ("mse", "bce"):
+        got = ce.train_sigmoid_neuron(0.5, -0.4, 0.7, 0.3, 0.3, 10, loss=loss)
+        assert_close(torch.tensor(got), torch.tensor(_autograd_neuron(0.5, -0.4, 0.3, 10, loss, x=0.7, y=0.3)),
+                     rtol=1e-12, atol=0)
+    assert ce.train_sigmoid_neuron(0.5, -0.4, 0.7, 0.3, 0.3, 10) == got
     t.record("start_output", 1 / (1 + math.exp(-4)))
     t.record("out_mse", out_mse)
     t.record("out_bce", out_bce)

@@ -58,6 +58,18 @@ def symmetric_same_padding(t):
         assert (left == right) == (k % 2 == 1)
     # the catalog's example: 3x3 with padding 1 keeps 9x9; 4x4 gives 8x8 with padding 1 and 10x10 with padding 2
     assert [ok.conv_output_size(9, k, p) for k, p in ((3, 1), (4, 1), (4, 2))] == [9, 8, 10]
+    # the general formula against F.conv1d: strides that do not divide evenly (floor, an int), the edge
+    # size + 2p = k (one output), and the defaults padding = 0, stride = 1 of nn.Conv1d
+    for size in range(1, 7):
+        for k in range(1, 6):
+            signal, kern = torch.zeros(1, 1, size, dtype=torch.float64), torch.zeros(1, 1, k, dtype=torch.float64)
+            if size >= k:
+                assert ok.conv_output_size(size, k) == F.conv1d(signal, kern).shape[-1]
+            for p in range(3):
+                for s in (1, 2, 3):
+                    if size + 2 * p >= k:
+                        got = ok.conv_output_size(size, k, p, s)
+                        assert type(got) is int and got == F.conv1d(signal, kern, padding=p, stride=s).shape[-1]
 
 
 @check("odd_kernels.same-pads-unevenly", dtypes=("float32", "float64"))
@@ -88,6 +100,7 @@ def centre_tap_identity(t):
     x = t.randn(2, 3, 9, 9)
     for k in (1, 3, 5, 7):
         c = ok.kernel_centre(k)
+        assert type(c) is int  # an index, usable as w[c]
         assert c == k - 1 - c   # as many taps before the centre as after it
         # oracle: with symmetric padding (k-1)/2, search all k^2 one-hot kernels with F.conv2d for the ones
         # that reproduce the input; exactly one does, and it is the snippet's centre

@@ -57,6 +57,10 @@ def naive_overflows(t):
     # on moderate logits both formulas agree
     small = t.randn(20, 5)
     assert_close(sm.softmax_naive(small), sm.softmax(small), rtol=t.tol(f64=1e-14, f32=1e-6), atol=0)
+    # over the last axis for any rank: a single vector and a 3-D batch, against torch.softmax
+    for shape in ((7,), (3, 4, 5)):
+        z = t.randn(*shape)
+        assert_close(sm.softmax_naive(z), torch.softmax(z, dim=-1), rtol=t.tol(f64=1e-14, f32=1e-6), atol=0)
 
 
 @check("softmax.argmax-preserved", dtypes=("float32", "float64"))
@@ -106,6 +110,10 @@ def log_softmax_nll_is_cross_entropy(t):
     target = torch.randint(0, 10, (64,), generator=t.generator(stream=1)).to(t.device)
     tol = t.tol(f64=1e-13, f32=1e-5)
     assert_close(sm.log_softmax(logits), F.log_softmax(logits, -1), rtol=tol, atol=tol)
+    # over the last axis for any rank: a single vector and a 3-D batch
+    for shape in ((7,), (3, 4, 5)):
+        z = 5 * t.randn(*shape)
+        assert_close(sm.log_softmax(z), F.log_softmax(z, -1), rtol=tol, atol=tol)
     assert_close(sm.cross_entropy(logits, target), F.cross_entropy(logits, target), rtol=tol, atol=tol)
     assert_close(F.nll_loss(F.log_softmax(logits, -1), target), F.cross_entropy(logits, target), rtol=tol, atol=tol)
     # a logit gap of 1000: log(softmax(z)) is log 0 = -inf there (float32 from a gap of 104, float64 from 746),

@@ -13,5 +13,6 @@ CASES = [
     (sm.cross_entropy, (torch.zeros(4, 3), torch.zeros(5, dtype=torch.long)), {}, ValueError, "target"),
     (sm.cross_entropy, (torch.zeros(4, 3), torch.zeros(4)), {}, TypeError, "target"),
     (sm.cross_entropy_grad, (torch.zeros(4, 3), torch.zeros(4, dtype=torch.int32)), {}, TypeError, "target"),
+    (sm.cross_entropy_grad, (torch.zeros(4), torch.zeros(4, dtype=torch.long)), {}, ValueError, "logits"),
     (sm.cross_entropy_grad, (torch.zeros(4, 3), torch.zeros(4, 1, dtype=torch.long)), {}, ValueError, "target"),
 ]
