@@ -2,6 +2,7 @@
 import importlib
 import inspect
 import pkgutil
+import re
 
 import pytest
 
@@ -12,8 +13,13 @@ CASES = [case for topic in TOPICS
          for case in getattr(importlib.import_module(f"tests.inputs.{topic}"), "CASES", [])]
 
 
-@pytest.mark.parametrize("func, args, kwargs, error, name", CASES,
-                         ids=[f"{c[0].__module__.split('.')[-1]}.{c[0].__name__}-{c[4]}-{i}" for i, c in enumerate(CASES)])
+def case_id(i, case):
+    """topic.function-argument-index, in word characters only: mutmut passes ids back to pytest."""
+    func, name = case[0], re.sub(r"\W+", "_", case[4]).strip("_")
+    return f"{func.__module__.split('.')[-1]}.{func.__name__}-{name}-{i}"
+
+
+@pytest.mark.parametrize("func, args, kwargs, error, name", CASES, ids=[case_id(i, c) for i, c in enumerate(CASES)])
 def test_bad_input_names_the_argument(func, args, kwargs, error, name):
     with pytest.raises(error, match=rf"(^|\W){name}(\W|$)"):
         func(*args, **kwargs)
