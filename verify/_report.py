@@ -135,9 +135,9 @@ def static_checks(root: Path = ROOT) -> list:
     return out
 
 
-def selected(check: StaticCheck, keyword: str) -> bool:
+def selected(claim: str, test_id: str, keyword: str) -> bool:
     """`python -m verify -k TEXT`: the claim ID or the test id contains TEXT."""
-    return keyword in check.claim or keyword in check.test_id
+    return keyword in claim or keyword in test_id
 
 
 def _previous(old, check: StaticCheck, fingerprint_now: str, torch_version: str):

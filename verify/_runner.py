@@ -24,32 +24,29 @@ def cuda_present() -> bool:
     return torch.cuda.is_available()
 
 
-def plan(checks, devices, *, keyword, seed, force) -> dict:
-    """device -> (runs to do, runs reused) for the selected checks."""
+def plan(checks, prints, devices, *, keyword, seed, force) -> dict:
+    """device -> how many (check, dtype) runs of the selected checks cannot be reused."""
     try:  # the installed torch, read without importing it
         torch_version = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:  # a torch without metadata: nothing can be reused
         torch_version = None
-    prints = {m: _report.fingerprint(m) for m in _report.topic_modules()}
     out = {}
     for device in devices:
         old = _report.load_report(_report.report_path(device))
-        todo = reused = 0
+        todo = 0
         for c in checks:
-            if device not in c.devices or not _report.selected(c, keyword):
+            if device not in c.devices or not _report.selected(c.claim, c.test_id, keyword):
                 continue
             ok = set() if force else _report.reusable(old, c, prints[c.module], seed=seed, torch_version=torch_version)
-            reused += len(ok)
             todo += len(set(c.dtypes) - ok)
-        out[device] = (todo, reused)
+        out[device] = todo
     return out
 
 
-def refresh(device, checks, seed) -> dict:
+def refresh(device, checks, prints, seed) -> dict:
     """Nothing to run: rewrite the report without entries whose code is gone or changed."""
     path = _report.report_path(device)
     old = _report.load_report(path)
-    prints = {m: _report.fingerprint(m) for m in _report.topic_modules()}
     env = old["environment"]
     report = _report.merge(old, checks, prints, device, {}, seed=seed, environment=env,
                            device_name=old.get("device_name") or cpu_name(),
@@ -89,7 +86,7 @@ def failures(device: str, report: dict, keyword: str) -> list:
     return [f"FAILED {cid} ({tid}[{device}-{dtype}]): {r['message']}"
             for cid, e in report["claims"].items() for tid, c in e["checks"].items()
             for dtype, r in c["results"].items()
-            if r["status"] != "passed" and (keyword in cid or keyword in tid)]
+            if r["status"] != "passed" and _report.selected(cid, tid, keyword)]
 
 
 def main(argv=None) -> int:
@@ -103,14 +100,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     checks = _report.static_checks()
-    if not any(_report.selected(c, args.keyword) for c in checks):
+    if not any(_report.selected(c.claim, c.test_id, args.keyword) for c in checks):
         p.error(f"-k {args.keyword!r} matches no check")
     if args.device == "cuda" and not cuda_present():
         p.error("--device cuda: torch sees no CUDA device")
     devices = (["cpu"] + (["cuda"] if cuda_present() else [])) if args.device == "all" else [args.device]
 
-    todo = plan(checks, devices, keyword=args.keyword, seed=args.seed, force=args.force)
-    runs = sum(n for n, _ in todo.values())
+    prints = {m: _report.fingerprint(m) for m in _report.topic_modules()}
+    todo = plan(checks, prints, devices, keyword=args.keyword, seed=args.seed, force=args.force)
+    runs = sum(todo.values())
     if runs:
         import pytest
         # pytest rewrites the asserts of every check module in every worker, about 2 s of CPU each time
@@ -130,10 +128,10 @@ def main(argv=None) -> int:
 
     reports, failed = {}, []
     for device in devices:
-        if todo[device][0]:
+        if todo[device]:
             reports[device] = _report.load_report(_report.report_path(device))
         else:
-            reports[device] = refresh(device, checks, args.seed)
+            reports[device] = refresh(device, checks, prints, args.seed)
             print(describe(device, reports[device], 0, args.keyword))
         failed += failures(device, reports[device], args.keyword)
     print(summary_table(reports))

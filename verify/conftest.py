@@ -91,12 +91,12 @@ def pytest_collection_modifyitems(session, config, items):
             continue
         param = _param(item)
         item.extra_keyword_matches.add(chk.claim)
-        static = _static(chk)
-        if param is None or not _report.selected(static, keyword):
+        if param is None or not _report.selected(chk.claim, chk.test_id, keyword):
             drop.append(item)
             continue
         if reuse:
             device, dtype = param
+            static = _static(chk)
             if device not in old:
                 old[device] = _report.load_report(_report.report_path(device))
                 torch_version = torch_version or _torch().__version__
@@ -261,10 +261,10 @@ class ReportWriter:
         for device, env in sorted(self.environments.items()):
             env = dict(env)
             name = env.pop("device_name")
-            fresh = {(tid, dt): {k: v for k, v in r.items() if k != "claim"}
-                     for (d, tid, dt), r in self.results.items() if d == device}
+            fresh = {(tid, dt): r for (d, tid, dt), r in self.results.items() if d == device}
+            stored = {key: {k: v for k, v in r.items() if k != "claim"} for key, r in fresh.items()}
             path = _report.report_path(device)
-            report = _report.merge(_report.load_report(path), checks, prints, device, fresh, seed=seed,
+            report = _report.merge(_report.load_report(path), checks, prints, device, stored, seed=seed,
                                    environment=env, device_name=name, generated=now)
             _report.write_report(path, report)
             self.written.append((device, report, fresh))
@@ -273,7 +273,7 @@ class ReportWriter:
         for device, report, fresh in self.written:
             terminalreporter.write_line(describe(device, report, len(fresh), self.config.getoption("claims")))
             for (tid, dtype), r in sorted(fresh.items()):
-                kind = next(c["kind"] for e in report["claims"].values() for t_, c in e["checks"].items() if t_ == tid)
+                kind = report["claims"][r["claim"]]["checks"][tid]["kind"]
                 if r["duration_s"] > _report.SLOW_S[kind]:
                     terminalreporter.write_line(f"  slow: {tid}[{device}-{dtype}] {r['duration_s']:.2f}s")
 
@@ -281,6 +281,6 @@ class ReportWriter:
 def describe(device: str, report: dict, ran: int, keyword: str) -> str:
     """One line per device: what ran, what was reused, where the report went."""
     runs = sum(len(c["results"]) for cid, e in report["claims"].items() for tid, c in e["checks"].items()
-               if keyword in cid or keyword in tid)
+               if _report.selected(cid, tid, keyword))
     return (f"[{device}] {report['device_name']}: ran {ran} check runs, reused {runs - ran} unchanged "
             f"-> {_report.report_path(device).relative_to(_report.ROOT)}")
