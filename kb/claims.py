@@ -3,8 +3,9 @@
 `[[claim:ID]]` in a page becomes a badge linking to the claim's entry on the
 claims page, or stops the build when the claim has no check, a failing check,
 or a result computed against other code than what is on disk.
-`[[claims-index:LANG]]` expands to that entry list, with each check's source;
-it also stops the build when a check's claim is on no page of that language.
+`[[claims-index:LANG:TOPIC]]` expands to a topic's entries, with each check's source (one page per topic,
+docs/LANG/claims/TOPIC.md, written before each build by `write_topic_pages`); `[[claims-index:LANG]]` to the
+overview of every topic. The overview also stops the build when a check's claim is on no page of that language.
 
 It is a plain Markdown extension (not an MkDocs hook) so the gate works under
 any Python-Markdown based builder.
@@ -27,7 +28,7 @@ except ImportError:  # pragma: no cover - other builders
 CLAIM = re.compile(r"\[\[claim:([a-z0-9][a-z0-9._-]*)\]\]")
 # [[value:topic.claim.name]], optionally :format (Python spec, default .3g) and @dtype (default float64 if run)
 VALUE = re.compile(r"\[\[value:([a-z0-9_]+\.[a-z0-9_-]+)\.([A-Za-z_][A-Za-z0-9_]*)(?::([^\]@]+))?(?:@(float32|float64))?\]\]")
-INDEX = re.compile(r"^\[\[(claims|misconceptions)-index:([a-z]+)\]\]$")
+INDEX = re.compile(r"^\[\[(claims|misconceptions)-index:([a-z]+)(?::([a-z0-9_]+))?\]\]$")
 MISCONCEPTION = re.compile(r'^(\s*)!!! danger "(.*)"\s*$')
 QUESTION = re.compile(r"^##\s+(.*?)\s*\{[^}]*#([A-Za-z0-9_-]+)[^}]*\}\s*$")
 DEVICES = ("cpu", "cuda")
@@ -45,7 +46,13 @@ TEXT = {
            "mutation_stale": "; stale: the snippet changed after this measurement",
            "mutation_partial": "; measured on {checked} of {generated} mutants, the run was stopped before the rest",
            "mutation_none": "Mutation score of `snippets/{topic}.py`: not measured (`./run mutants`)",
-           "failure": "Last failure on {device}"},
+           "failure": "Last failure on {device}",
+           "topic_title": "Claims: {title}",
+           "topic_intro": "The checks behind every badge on [{title}](../{topic}.md): each claim's result per device "
+                          "and dtype, its duration, and the check's source. All topics: [claims and their checks]"
+                          "(../claims.md).",
+           "overview": "| Topic | Claims | Check runs passed (CPU) | Mutation score |",
+           "score_none": "not measured", "score_stale": "stale"},
     "zh": {"on": "出处", "check": "检验", "source": "检验的源代码", "device": "设备",
            "stale": "已过期：代码在此次运行后有改动", "notrun": "未运行", "na": "不适用",
            "kind": {"exact": "精确", "statistical": "统计（6σ）", "demonstration": "演示"},
@@ -57,7 +64,12 @@ TEXT = {
            "mutation_stale": "；已过期：此次测量后代码片段有改动",
            "mutation_partial": "；只测量了 {generated} 个变异体中的 {checked} 个，其余未运行",
            "mutation_none": "`snippets/{topic}.py` 的变异得分：尚未测量（`./run mutants`）",
-           "failure": "{device} 上的最近一次失败"},
+           "failure": "{device} 上的最近一次失败",
+           "topic_title": "断言与检验：{title}",
+           "topic_intro": "[{title}](../{topic}.md)页上每个徽章背后的检验：每条断言在各设备和数据类型上的结果、耗时，以及"
+                          "检验的源代码。全部主题见[断言与检验](../claims.md)。",
+           "overview": "| 主题 | 断言数 | 通过的检验运行（CPU） | 变异得分 |",
+           "score_none": "尚未测量", "score_stale": "已过期"},
 }
 
 
@@ -273,7 +285,8 @@ def badge(state: State, cid: str) -> str:
     title = (f"{cid}: verified on CPU ({_dtypes(cpu)}); CUDA: {cuda_status} — {tests}")
     text = " · ".join(x for x in (f"✓ CPU {_dtypes(cpu)}", cuda_text) if x)
     cls = ".claim" + (" .claim-stale" if cuda_status == "stale" else "")
-    return f'[{text}](claims.md#{cid}){{ {cls} title="{title}" }}'
+    label = f"{cid}: verified on CPU ({_dtypes(cpu)}); CUDA: {cuda_status}"  # read instead of "✓ … CUDA –"
+    return f'[{text}](claims/{cid.split(".")[0]}.md#{cid}){{ {cls} title="{title}" aria-label="{label}" }}'
 
 
 def failure_messages(state: State, lang: str, cid: str) -> list:
@@ -289,25 +302,43 @@ def failure_messages(state: State, lang: str, cid: str) -> list:
     return out
 
 
-def index(state: State, lang: str) -> list:
-    """The claims page body for one language: every claim, its results and its checks' source."""
+def topics(state: State, lang: str) -> list:
+    """The topics that have claims, in the order of the language's home page."""
+    rank = _page_order(state, lang)
+    return sorted({cid.split(".")[0] for cid in state.checks}, key=lambda t: rank(t + ".md"))
+
+
+def overview(state: State, lang: str) -> list:
+    """The claims page body for one language: the runs behind it, and one line per topic."""
     orphans = state.orphans(lang)
     if orphans:
         raise ClaimError(f"checks whose claim is on no {lang} page: {'; '.join(orphans)}")
     t = TEXT[lang]
+    out = summary(state, lang) + [t["overview"], "|---|---:|---:|---:|"]
+    for topic in topics(state, lang):
+        cids = [cid for cid in state.checks if cid.split(".")[0] == topic]
+        runs = [r for cid in cids for _, rs in state.results(cid, "cpu")[1].items() for _, r in rs]
+        r = state.mutants.get("modules", {}).get(topic)
+        stale = r is not None and r["fingerprint"] != _report.snippet_fingerprint(state.root / "snippets" / f"{topic}.py")
+        score = t["score_none"] if r is None else f"{r['score']:.0%}" + (f" ({t['score_stale']})" if stale else "")
+        title = state.titles[lang].get(topic + ".md", topic)
+        passed = sum(x["status"] == "passed" for x in runs)
+        out.append(f"| [{title}](claims/{topic}.md) | {len(cids)} | {passed} / {len(runs)} | {score} |")
+    return out + [""]
+
+
+def topic_index(state: State, lang: str, topic: str) -> list:
+    """A topic's claims page body: every claim of the topic, its results and its checks' source."""
+    t = TEXT[lang]
     env = state.reports["cpu"]["environment"]
-    out = summary(state, lang)
-    topic = None
-    rank = _page_order(state, lang)
-    for cid in sorted(state.checks, key=lambda c: (rank(c.split(".")[0] + ".md"), c)):
-        if cid.split(".")[0] != topic:
-            topic = cid.split(".")[0]
-            out += [f"## {state.titles[lang].get(topic + '.md', topic)} {{ #topic-{topic} }}", ""]
-            out += [mutation_score(state, lang, topic), ""]
-        out += [f"### `{cid}` {{ #{cid} }}", ""]
-        for page, qid, title in state.stated[lang][cid][:1]:
-            target = f"{page}#{qid}" if qid else page
-            out += [f"{t['on']}: [{title or page}]({target})", ""]
+    title = state.titles[lang].get(topic + ".md", topic)
+    out = [f"# {t['topic_title'].format(title=title)}", "", t["topic_intro"].format(title=title, topic=topic), "",
+           mutation_score(state, lang, topic), ""]
+    for cid in sorted(c for c in state.checks if c.split(".")[0] == topic):
+        out += [f"## `{cid}` {{ #{cid} }}", ""]
+        for page, qid, qtitle in state.stated[lang][cid][:1]:
+            target = f"../{page}#{qid}" if qid else f"../{page}"
+            out += [f"{t['on']}: [{qtitle or state.titles[lang].get(page, page)}]({target})", ""]
         dtypes = sorted({d for c in state.checks[cid] for d in c.dtypes})
         out += [f"| {t['device']} | " + " | ".join(dtypes) + " |", "|---" * (len(dtypes) + 1) + "|"]
         for device in DEVICES:
@@ -329,10 +360,28 @@ def index(state: State, lang: str) -> list:
             out += [f"{t['check']}: `{c.test_id}` · {t['kind'][c.kind]} · torch {env['torch']} · "
                     f"fingerprint `{state.prints[c.module]}`", ""]
             source = c.module.read_text(encoding="utf-8").splitlines()[c.lines[0] - 1:c.lines[1]]
-            out += [f'??? example "{t["source"]}: {c.test_id}"', "    ```python"]
+            # plain text: highlighted, the sources of one topic's checks alone would outweigh the page budget
+            out += [f'??? example "{t["source"]}: {c.test_id}"', "    ```text"]
             out += ["    " + line if line else "" for line in source]
             out += ["    ```", ""]
     return out
+
+
+def write_topic_pages(root: Path, docs: Path) -> None:
+    """docs/<lang>/claims/<topic>.md for every topic with claims (generated, not committed); a page whose topic
+    has no claims left is removed. A file is rewritten only when its text changes, so `mkdocs serve` settles."""
+    state = _state(root, docs)
+    for lang in (d.name for d in docs.iterdir() if d.is_dir() and d.name in TEXT):
+        folder = docs / lang / "claims"
+        folder.mkdir(exist_ok=True)
+        wanted = {f"{topic}.md": f"[[claims-index:{lang}:{topic}]]\n" for topic in topics(state, lang)}
+        for old in folder.glob("*.md"):
+            if old.name not in wanted:
+                old.unlink()
+        for name, text in wanted.items():
+            path = folder / name
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
 
 
 def format_value(state: State, cid: str, name: str, spec, dtype) -> str:
@@ -355,8 +404,10 @@ class ClaimPreprocessor(Preprocessor):
             m = INDEX.match(line.strip())
             if m and m.group(1) == "claims":
                 for cid in self.state.checks:
-                    self.state.gate(cid)
-                out += index(self.state, m.group(2))
+                    if m.group(3) in (None, cid.split(".")[0]):
+                        self.state.gate(cid)
+                out += (topic_index(self.state, m.group(2), m.group(3)) if m.group(3)
+                        else overview(self.state, m.group(2)))
                 continue
             if m:
                 out += misconceptions(self.state, m.group(2))

@@ -1,5 +1,6 @@
-"""MkDocs hook: put MathJax where the site serves it, draw the figures before each build, and keep
-Material's language script from requesting sitemaps that do not exist.
+"""MkDocs hook: draw the figures before each build, typeset the math (kb.math), keep code, math and badges out of
+the search index and write one index per language (kb.search), load figures lazily, and keep Material's language
+script from requesting sitemaps that do not exist.
 
 None of it is part of the claim gate (that is the kb.claims Markdown extension),
 so a builder without MkDocs hooks loses only convenience, never the gate.
@@ -9,8 +10,9 @@ import shutil
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 
-from kb import figures
+from kb import claims, figures, math, search
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,20 +22,76 @@ ROOT = Path(__file__).resolve().parent.parent
 # language menu keeps its per-page links, and sitemap.xml lists each page's hreflang alternates.
 HREFLANG_LINK = re.compile(r'[ \t]*<link rel="alternate" href="[^"]*" hreflang="[^"]*">\n?')
 
-MATHJAX = ("node_modules/mathjax/es5/tex-svg-full.js", "overrides/assets/vendor/mathjax/tex-svg-full.js")
+# Temml's stylesheet (layout of MathML tables, enclosures, script capitals), served by the site itself.
+TEMML_CSS = ("node_modules/temml/dist", "overrides/assets/vendor/temml", ("Temml-Local.css", "Temml.woff2"))
+IMG = re.compile(r"<img (?![^>]*\bloading=)")
+FIGURE_IMG = re.compile(r'<img [^>]*\bsrc="([^"]*/figures/)([\w.-]+)\.svg"[^>]*>')
+NARROW_SCREEN = "(max-width: 760px)"  # below it a figure wider than NARROW_WIDTH would draw its text under 10 px
+# A question heading's level, as text a screen reader reads and the search index leaves out.
+LEVEL_HEADING = re.compile(r'(<h2 [^>]*\bdata-level="(easy|medium|hard)"[^>]*>.*?)(<a class="headerlink"|</h2>)', re.S)
+LEVEL_NAMES = {"en": {"easy": "easy", "medium": "medium", "hard": "hard"},
+               "zh": {"easy": "简单", "medium": "中等", "hard": "困难"}}
+TYPESETTER = math.Typesetter()
+
+
+def _outer_build(config) -> bool:
+    """False inside mkdocs-static-i18n's build of another language, which runs within the default one's."""
+    return not getattr(config.plugins.get("i18n"), "building", False)
 
 
 def on_pre_build(config, **kwargs):
-    src, dst = (ROOT / p for p in MATHJAX)
-    if not src.exists():
-        raise PluginError(f"{src.relative_to(ROOT)} is missing: run `npm ci` (the README's first command does)")
-    if not dst.exists() or dst.stat().st_size != src.stat().st_size:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+    src_dir, dst_dir, names = TEMML_CSS
+    for name in names:
+        src, dst = ROOT / src_dir / name, ROOT / dst_dir / name
+        if not src.exists():
+            raise PluginError(f"{src.relative_to(ROOT)} is missing: run `npm ci` (the README's first command does)")
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+    if _outer_build(config):
+        TYPESETTER.chars.clear()
+        claims.write_topic_pages(ROOT, Path(config["docs_dir"]))
     figures.build(ROOT)
 
 
+def on_page_content(html, page, config, files, **kwargs):
+    # Figures below the fold are fetched when the reader scrolls to them, not with the page.
+    html = IMG.sub('<img loading="lazy" ', html)
+    html = FIGURE_IMG.sub(_offer_stacked_figure, html)
+    names = LEVEL_NAMES.get(config["theme"]["language"], LEVEL_NAMES["en"])
+    html = LEVEL_HEADING.sub(lambda m: f'{m.group(1)}<span class="level level-{m.group(2)}" data-search-exclude>'
+                                       f'{names[m.group(2)]}</span>{m.group(3)}', html)
+    return search.exclude_from_search(TYPESETTER.page(html, f"docs/{page.file.src_uri}"))
+
+
+def _offer_stacked_figure(m):
+    """A figure with a stacked copy (kb.figures.stack_for_phone) becomes a <picture> that narrow screens take it from."""
+    narrow = figures.narrow_name(m.group(2) + ".svg")
+    if not (ROOT / "docs" / "assets" / "figures" / narrow).exists():
+        return m.group(0)
+    return f'<picture><source media="{NARROW_SCREEN}" srcset="{m.group(1)}{narrow}">{m.group(0)}</picture>'
+
+
+@event_priority(-200)  # after mkdocs-static-i18n (-100) has built every language and merged their search entries
+def on_post_build(config, **kwargs):
+    if not _outer_build(config):
+        return
+    site_dir = Path(config["site_dir"])
+    TYPESETTER.write_font(site_dir)
+    i18n = config.plugins.get("i18n")
+    if i18n is not None:
+        default = i18n.default_language
+        search.split_by_language(site_dir, default, [lang for lang in i18n.build_languages if lang != default])
+
+
+# Material's search overlay is a dialog without a name, which screen readers announce as just "dialog".
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+SEARCH_NAME = {"en": "Search", "zh": "搜索"}
+
+
 def on_post_page(output, page, config, **kwargs):
+    name = SEARCH_NAME.get(config["theme"]["language"], SEARCH_NAME["en"])
+    output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG[:-1] + f' aria-label="{name}">')
     return HREFLANG_LINK.sub("", output)
 
 

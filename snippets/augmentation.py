@@ -1,4 +1,6 @@
 """Label-preserving image augmentations in plain torch, images as (..., H, W) tensors with values in [0, 1]."""
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -111,3 +113,79 @@ def noise_injection_solution(X, y, std):
     eye = torch.eye(d, dtype=X.dtype, device=X.device)
     return torch.linalg.solve(X.T @ X + n * std ** 2 * eye, X.T @ y)
 # --8<-- [end:noise-ridge]
+
+
+def _check_pair(x, y, perm):
+    """A batch x (n, ...), integer labels y (n,) and a permutation perm of range(n)."""
+    check_tensor(x, "x", min_ndim=1)
+    n = x.shape[0]
+    for name, v in (("y", y), ("perm", perm)):
+        if not isinstance(v, torch.Tensor) or v.dtype != torch.long or v.dim() != 1 or v.shape[0] != n:
+            raise TypeError(f"{name} must be a 1-D torch.long tensor with one entry per row of x ({n})")
+    if not torch.equal(torch.sort(perm).values.cpu(), torch.arange(n)):
+        raise ValueError("perm must be a permutation of 0..n-1")
+
+
+# --8<-- [start:mix-lambda]
+def sample_mix_lambda(alpha, num_samples=1):
+    """lam ~ Beta(alpha, alpha), the mixing weight of Mixup and CutMix (alpha = 1: uniform on [0, 1]).
+    Drawn from torch's global RNG (torch.distributions takes no generator)."""
+    check_number(alpha, "alpha", low=0, low_open=True)
+    check_positive_int(num_samples, "num_samples")
+    a = torch.tensor(float(alpha), dtype=torch.float64)
+    return torch.distributions.Beta(a, a).sample((num_samples,))
+# --8<-- [end:mix-lambda]
+
+
+# --8<-- [start:mixup]
+def mixup(x, y, lam, perm):
+    """Mixup (Zhang et al. 2018): blend example i with example perm[i] of the same batch. Returns the
+    mixed inputs and both label sets; the loss weighs them by lam and 1 - lam."""
+    _check_pair(x, y, perm)
+    check_number(lam, "lam", low=0, high=1)
+    return lam * x + (1 - lam) * x[perm], y, y[perm]
+
+
+def mixed_cross_entropy(logits, y_a, y_b, lam):
+    """The Mixup / CutMix loss lam * CE(logits, y_a) + (1 - lam) * CE(logits, y_b), batch means."""
+    check_tensor(logits, "logits", ndim=2)
+    for name, v in (("y_a", y_a), ("y_b", y_b)):
+        if not isinstance(v, torch.Tensor) or v.dtype != torch.long or v.shape != logits.shape[:1]:
+            raise TypeError(f"{name} must be a torch.long tensor with one label per row of logits")
+    check_number(lam, "lam", low=0, high=1)
+    return lam * F.cross_entropy(logits, y_a) + (1 - lam) * F.cross_entropy(logits, y_b)
+# --8<-- [end:mixup]
+
+
+# --8<-- [start:cutmix]
+def cutmix_box(height, width, lam, cy, cx):
+    """The CutMix box (Yun et al. 2019): sides int(H sqrt(1 - lam)) and int(W sqrt(1 - lam)) around the
+    centre (cy, cx), clipped to the image. Returns (top, bottom, left, right), bottom/right exclusive."""
+    check_positive_int(height, "height")
+    check_positive_int(width, "width")
+    check_number(lam, "lam", low=0, high=1)
+    for name, v, limit in (("cy", cy, height), ("cx", cx, width)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < limit:
+            raise ValueError(f"{name} must be an int in [0, {limit - 1}], got {v!r}")
+    ratio = math.sqrt(1 - lam)                    # so that the unclipped box covers about 1 - lam
+    cut_h, cut_w = int(height * ratio), int(width * ratio)
+    top, bottom = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, height)
+    left, right = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, width)
+    return top, bottom, left, right
+
+
+def cutmix(x, y, lam, perm, generator=None):
+    """CutMix: paste the box of x[perm] into x, centre uniform over the image. Returns the mixed batch,
+    both label sets and the label weight: the fraction of x that is kept, recomputed after clipping."""
+    _check_pair(x, y, perm)
+    check_tensor(x, "x", min_ndim=3)
+    check_number(lam, "lam", low=0, high=1)
+    height, width = x.shape[-2], x.shape[-1]
+    cy = int(_uniform(generator, x.device) * height)
+    cx = int(_uniform(generator, x.device) * width)
+    top, bottom, left, right = cutmix_box(height, width, lam, cy, cx)
+    mixed = x.clone()
+    mixed[..., top:bottom, left:right] = x[perm][..., top:bottom, left:right]
+    kept = 1 - (bottom - top) * (right - left) / (height * width)  # not lam: the box may be clipped
+    return mixed, y, y[perm], kept
+# --8<-- [end:cutmix]

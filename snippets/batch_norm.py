@@ -4,7 +4,7 @@ import math
 import torch
 from torch import nn
 
-from snippets._validate import check_number, check_positive_int, check_tensor
+from snippets._validate import check_number, check_positive_int, check_same_shape, check_tensor
 
 
 def _check_channel_vector(v, name, channels):
@@ -65,6 +65,31 @@ def batch_norm_eval(x, running_mean, running_var, gamma, beta, eps=1e-5):
 # --8<-- [end:running]
 
 
+# --8<-- [start:backward]
+def batch_norm_backward(dy, x, gamma, eps=1e-5):
+    """Gradients of training-mode BN with respect to x, gamma and beta, given the upstream gradient dy.
+
+    dx = gamma / (m sqrt(var_B + eps)) * (m dy - sum(dy) - x_hat sum(dy x_hat)), sums over each channel's m values.
+    """
+    check_tensor(dy, "dy", min_ndim=2)
+    check_tensor(x, "x", min_ndim=2)
+    check_same_shape(dy, "dy", x, "x")
+    mean, var = batch_statistics(x)
+    _check_channel_vector(gamma, "gamma", x.shape[1])
+    check_number(eps, "eps", low=0)
+    dims = [0, *range(2, x.dim())]
+    m = x.numel() // x.shape[1]
+    inv_std = 1 / torch.sqrt(var + eps)
+    x_hat = (x - _channel_view(mean, x)) * _channel_view(inv_std, x)
+    dbeta = dy.sum(dims)                   # beta is added to every value of its channel
+    dgamma = (dy * x_hat).sum(dims)        # gamma multiplies x_hat
+    # the three terms: the direct path, the path through mu_B, the path through var_B
+    dx = _channel_view(gamma * inv_std / m, x) * (
+        m * dy - _channel_view(dbeta, x) - x_hat * _channel_view(dgamma, x))
+    return dx, dgamma, dbeta
+# --8<-- [end:backward]
+
+
 # --8<-- [start:restore]
 def identity_affine(x, eps=1e-5):
     """gamma = sqrt(var_B + eps), beta = mu_B: with these, training-mode BN returns its input unchanged."""
@@ -72,6 +97,64 @@ def identity_affine(x, eps=1e-5):
     mean, var = batch_statistics(x)
     return torch.sqrt(var + eps), mean
 # --8<-- [end:restore]
+
+
+# --8<-- [start:fold]
+def fold_bn_into_conv(weight, bias, running_mean, running_var, gamma, beta, eps=1e-5):
+    """Weight and bias of one convolution (or linear layer) computing conv -> eval-mode BN.
+
+    BN in eval mode is y = s (z - running_mean) + beta with s = gamma / sqrt(running_var + eps) per output
+    channel, so s scales the filters and the bias becomes s (b - running_mean) + beta.
+    """
+    check_tensor(weight, "weight", min_ndim=2)
+    channels = weight.shape[0]  # output channels come first in Conv*d and Linear weights
+    if bias is not None:
+        _check_channel_vector(bias, "bias", channels)
+    for v, name in ((running_mean, "running_mean"), (running_var, "running_var"), (gamma, "gamma"), (beta, "beta")):
+        _check_channel_vector(v, name, channels)
+    check_number(eps, "eps", low=0)
+    scale = gamma / torch.sqrt(running_var + eps)
+    folded_weight = weight * scale.view(-1, *([1] * (weight.dim() - 1)))  # one factor per output filter
+    folded_bias = beta + ((bias if bias is not None else 0) - running_mean) * scale
+    return folded_weight, folded_bias
+# --8<-- [end:fold]
+
+
+# --8<-- [start:sync]
+def sync_batch_statistics(chunks):
+    """Per-channel mean and biased variance of the whole batch, split over devices as `chunks`, from what
+    each device shares: its count, mean and variance (the all-gather of SyncBatchNorm)."""
+    if not isinstance(chunks, (list, tuple)) or not chunks:
+        raise TypeError(f"chunks must be a non-empty list of tensors, one per device, got {type(chunks).__name__}")
+    shapes = set()
+    for i, chunk in enumerate(chunks):
+        check_tensor(chunk, f"chunks[{i}]", min_ndim=2)
+        shapes.add(tuple(chunk.shape[1:]))
+    if len(shapes) > 1:
+        raise ValueError(f"chunks must agree in every axis but the batch axis, got {sorted(shapes)}")
+    dims = [0, *range(2, chunks[0].dim())]
+    counts = [chunk.numel() // chunk.shape[1] for chunk in chunks]
+    total = sum(counts)
+    if min(counts) < 1 or total < 2:
+        raise ValueError(f"chunks must each hold a sample and together more than one value per channel, "
+                         f"got {counts} values per channel")
+    means = [chunk.mean(dims) for chunk in chunks]
+    variances = [chunk.var(dims, unbiased=False) for chunk in chunks]  # 0 on a device with one value
+    mean = sum(n * mu for n, mu in zip(counts, means)) / total
+    # law of total variance: the devices' own variances plus the spread of the device means around the mean
+    var = sum(n * (v + (mu - mean) ** 2) for n, mu, v in zip(counts, means, variances)) / total
+    return mean, var
+
+
+def sync_batch_norm_train(chunks, gamma, beta, eps=1e-5):
+    """Training-mode SyncBN: every device normalizes its own chunk with the statistics of the global batch."""
+    mean, var = sync_batch_statistics(chunks)
+    _check_channel_vector(gamma, "gamma", mean.shape[0])
+    _check_channel_vector(beta, "beta", mean.shape[0])
+    check_number(eps, "eps", low=0)
+    return [_channel_view(gamma, c) * (c - _channel_view(mean, c)) / torch.sqrt(_channel_view(var, c) + eps)
+            + _channel_view(beta, c) for c in chunks]
+# --8<-- [end:sync]
 
 
 # --8<-- [start:variance-shift]

@@ -17,6 +17,19 @@ def iterations_per_epoch(num_samples, batch_size, drop_last=False):
 # --8<-- [end:iterations]
 
 
+# --8<-- [start:coverage]
+def fraction_seen_with_replacement(num_samples, draws):
+    """Expected share of the N examples drawn at least once in `draws` draws with replacement: 1 - (1 - 1/N)^draws.
+
+    With draws = N (one "epoch" of sampling with replacement) this tends to 1 - 1/e = 0.632; a shuffled
+    epoch (a permutation, DataLoader(shuffle=True)) sees every example exactly once.
+    """
+    check_positive_int(num_samples, "num_samples")
+    check_positive_int(draws, "draws")
+    return 1 - (1 - 1 / num_samples) ** draws  # each example is missed by one draw with probability 1 - 1/N
+# --8<-- [end:coverage]
+
+
 # --8<-- [start:gradient-noise]
 def minibatch_gradient_noise(per_sample_grads, batch_size):
     """E||g_B - g||^2 for a batch drawn without replacement: tr(Sigma)/B * (N-B)/(N-1) (Cochran 1977, thm 2.2)."""

@@ -150,3 +150,90 @@ def polyak_heavy_ball(l_min, l_max):
     root_kappa = math.sqrt(l_max / l_min)
     return lr, ((root_kappa - 1) / (root_kappa + 1)) ** 2
 # --8<-- [end:problems]
+
+
+# --8<-- [start:adamw]
+def adamw_step(param, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    """AdamW as in torch.optim.AdamW: theta <- theta (1 - lr * wd), then Adam's step on the loss gradient alone.
+
+    The decay is multiplied by the *current* lr, so a schedule (or a retuned lr) scales it too. Loshchilov &
+    Hutter (2019, Alg. 2) write theta <- theta - eta_t (alpha * adam_direction + lambda theta), with the schedule
+    multiplier eta_t but without the base rate alpha in front of lambda: lambda_paper = lr * weight_decay / eta_t.
+    """
+    _check_step_args(param, grad, state, lr)
+    check_number(weight_decay, "weight_decay", low=0)
+    decayed = param * (1 - lr * weight_decay)  # decoupled: never enters m or v
+    return adam_step(decayed, grad, state, lr=lr, betas=betas, eps=eps)
+# --8<-- [end:adamw]
+
+
+# --8<-- [start:ema]
+def ema_update(ema, params, decay=0.999):
+    """One EMA step of the weights, ema <- decay * ema + (1 - decay) * param, for lists of tensors.
+
+    This is what torch.optim.swa_utils.get_ema_multi_avg_fn(decay) does after AveragedModel's first update,
+    which copies the weights. The average spans about 1 / (1 - decay) steps.
+    """
+    if not isinstance(ema, (list, tuple)) or not ema:
+        raise TypeError("ema must be a non-empty list of tensors")
+    if not isinstance(params, (list, tuple)) or len(params) != len(ema):
+        raise TypeError(f"params must be a list of {len(ema)} tensors, like ema")
+    for i, (e, p) in enumerate(zip(ema, params)):
+        check_tensor(e, f"ema[{i}]")
+        check_tensor(p, f"params[{i}]")
+        check_same_shape(e, f"ema[{i}]", p, f"params[{i}]")
+    check_number(decay, "decay", low=0, high=1)
+    return [decay * e + (1 - decay) * p for e, p in zip(ema, params)]
+
+
+def sgd_ema_second_moments(lr, curvature, decay, steps, x0, noise_std=1.0):
+    """E[x_t^2] of SGD on f = a x^2 / 2 with gradient noise s^2, and E[y_t^2] of its EMA y (y_0 = x_0).
+
+    x' = rho x - lr xi with rho = 1 - lr a; y' = decay y + (1 - decay) x'. The noise xi is independent of x and y,
+    so E[x' y] = rho E[x y], and the three second moments follow one another exactly.
+    """
+    check_number(lr, "lr", low=0, low_open=True)
+    check_number(curvature, "curvature", low=0, low_open=True)
+    check_number(decay, "decay", low=0, high=1)
+    check_positive_int(steps, "steps")
+    check_number(x0, "x0")
+    check_number(noise_std, "noise_std", low=0)
+    rho, b = 1 - lr * curvature, decay
+    xx = yy = xy = x0 ** 2
+    out_x, out_y = [xx], [yy]
+    for _ in range(steps):
+        xx_new = rho ** 2 * xx + lr ** 2 * noise_std ** 2     # E[x'^2]
+        xpy = rho * xy                                        # E[x' y]
+        yy = b ** 2 * yy + 2 * b * (1 - b) * xpy + (1 - b) ** 2 * xx_new
+        xy = b * xpy + (1 - b) * xx_new                       # E[x' y']
+        xx = xx_new
+        out_x.append(xx)
+        out_y.append(yy)
+    return out_x, out_y
+# --8<-- [end:ema]
+
+
+def _check_newton_args(theta, grad, hessian):
+    check_tensor(theta, "theta", ndim=1)
+    check_tensor(grad, "grad", ndim=1)
+    check_same_shape(theta, "theta", grad, "grad")
+    check_tensor(hessian, "hessian", ndim=2)
+    if hessian.shape != (theta.shape[0], theta.shape[0]):
+        raise ValueError(f"hessian must have shape {(theta.shape[0], theta.shape[0])}, got {tuple(hessian.shape)}")
+
+
+# --8<-- [start:newton]
+def newton_step(theta, grad, hessian, damping=0.0):
+    """theta - (H + damping I)^-1 g: the minimiser of the local quadratic model when H is positive definite."""
+    _check_newton_args(theta, grad, hessian)
+    check_number(damping, "damping", low=0)
+    eye = torch.eye(theta.shape[0], dtype=hessian.dtype, device=hessian.device)
+    return theta - torch.linalg.solve(hessian + damping * eye, grad)
+
+
+def saddle_free_newton_step(theta, grad, hessian):
+    """theta - |H|^-1 g with |H| = V |Lambda| V^T (Dauphin et al. 2014): negative curvature pushes away, not towards."""
+    _check_newton_args(theta, grad, hessian)
+    evals, evecs = torch.linalg.eigh(hessian)
+    return theta - evecs @ ((evecs.T @ grad) / evals.abs())
+# --8<-- [end:newton]

@@ -193,3 +193,172 @@ def dropconnect_linear(x, weight, bias, mask, p):
     out = x @ masked.T
     return out if bias is None else out + bias
 # --8<-- [end:dropconnect]
+
+
+# --8<-- [start:map]
+def neg_log_posterior(w, X, y, noise_std, prior, prior_scale):
+    """-log p(w | X, y) up to a constant, for y ~ N(X w, noise_std^2 I) and i.i.d. priors on w:
+    prior="gaussian" (std tau = prior_scale):  ||y - X w||^2 / (2 s^2) + ||w||^2 / (2 tau^2);
+    prior="laplace"  (scale b = prior_scale):  ||y - X w||^2 / (2 s^2) + ||w||_1 / b."""
+    _check_design(X, y)
+    check_tensor(w, "w", ndim=1)
+    if w.shape[0] != X.shape[1]:
+        raise ValueError(f"w must have one entry per column of X ({X.shape[1]}), got {w.shape[0]}")
+    check_number(noise_std, "noise_std", low=0, low_open=True)
+    check_number(prior_scale, "prior_scale", low=0, low_open=True)
+    fit = (y - X @ w).pow(2).sum() / (2 * noise_std ** 2)       # -log likelihood
+    if prior == "gaussian":
+        return fit + w.pow(2).sum() / (2 * prior_scale ** 2)     # -log N(0, tau^2) prior
+    if prior == "laplace":
+        return fit + w.abs().sum() / prior_scale                 # -log Laplace(0, b) prior
+    raise ValueError(f"prior must be 'gaussian' or 'laplace', got {prior!r}")
+
+
+def ridge_lambda_for_gaussian_prior(noise_std, prior_std):
+    """ridge_fit(X, y, lam) is the MAP estimate under w_j ~ N(0, tau^2) when lam = s^2 / tau^2."""
+    check_number(noise_std, "noise_std", low=0, low_open=True)
+    check_number(prior_std, "prior_std", low=0, low_open=True)
+    return noise_std ** 2 / prior_std ** 2   # multiply the posterior by 2 s^2: ||y - Xw||^2 + (s^2/tau^2)||w||^2
+
+
+def lasso_alpha_for_laplace_prior(noise_std, prior_scale, n):
+    """ista_lasso(X, y, alpha), loss ||y - Xw||^2 / (2n), is the MAP estimate under w_j ~ Laplace(0, b)
+    when alpha = s^2 / (n b)."""
+    check_number(noise_std, "noise_std", low=0, low_open=True)
+    check_number(prior_scale, "prior_scale", low=0, low_open=True)
+    check_positive_int(n, "n")
+    return noise_std ** 2 / (n * prior_scale)  # multiply the posterior by s^2 / n
+# --8<-- [end:map]
+
+
+# --8<-- [start:elastic-net]
+def elastic_net_prox(w, l1, l2):
+    """argmin_u 1/2 (u - w)^2 + l1 |u| + (l2 / 2) u^2: soft-threshold at l1, then divide by 1 + l2."""
+    check_tensor(w, "w")
+    check_number(l1, "l1", low=0)
+    check_number(l2, "l2", low=0)
+    return soft_threshold(w, l1) / (1 + l2)
+
+
+def ista_elastic_net(X, y, alpha, l1_ratio, steps=3000):
+    """Minimize ||y - X w||^2 / (2n) + alpha * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2 ||w||^2)
+    (scikit-learn's ElasticNet objective; Zou & Hastie 2005) by proximal gradient steps."""
+    _check_design(X, y)
+    check_number(alpha, "alpha", low=0)
+    check_number(l1_ratio, "l1_ratio", low=0, high=1)
+    check_positive_int(steps, "steps")
+    n = X.shape[0]
+    step = n / torch.linalg.matrix_norm(X, ord=2) ** 2  # 1/L of the least-squares part
+    w = torch.zeros(X.shape[1], dtype=X.dtype, device=X.device)
+    for _ in range(steps):
+        grad = X.T @ (X @ w - y) / n
+        w = elastic_net_prox(w - step * grad, float(step * alpha * l1_ratio),
+                             float(step * alpha * (1 - l1_ratio)))
+    return w
+# --8<-- [end:elastic-net]
+
+
+# --8<-- [start:stochastic-depth]
+def stochastic_depth(x, p, mode="row", training=True, generator=None):
+    """Zero the whole tensor with probability p per sample (mode="row") or for the whole batch
+    ("batch") and divide the survivors by 1 - p; the identity in evaluation (the definition of
+    torchvision.ops.stochastic_depth)."""
+    check_tensor(x, "x", min_ndim=1)
+    check_number(p, "p", low=0, high=1)
+    if mode not in ("row", "batch"):
+        raise ValueError(f"mode must be 'row' or 'batch', got {mode!r}")
+    if not training or p == 0:
+        return x
+    shape = (x.shape[0],) + (1,) * (x.dim() - 1) if mode == "row" else (1,) * x.dim()
+    keep = keep_mask(shape, p, generator, x.device)  # one coin per sample (row) or one in all (batch)
+    if p == 1:
+        return torch.zeros_like(x)
+    return x * keep / (1 - p)
+
+
+def stochastic_depth_block(x, branch_out, p, training=True, scale_at_test=False, generator=None):
+    """Residual block with stochastic depth (Huang et al. 2016): the skip path x is always kept, the
+    branch f(x) is dropped per sample with probability p. scale_at_test=False: inverted (survivors
+    divided by 1 - p in training); True: the paper's form (no rescaling in training, f(x) * (1 - p) at test)."""
+    check_tensor(x, "x", min_ndim=1)
+    check_tensor(branch_out, "branch_out", min_ndim=1)
+    check_same_shape(x, "x", branch_out, "branch_out")
+    check_number(p, "p", low=0, high=1)
+    if not scale_at_test:
+        return x + stochastic_depth(branch_out, p, "row", training, generator)
+    if not training:
+        return x + (1 - p) * branch_out                 # every block, weighted by its survival probability
+    keep = keep_mask((x.shape[0],) + (1,) * (x.dim() - 1), p, generator, x.device)
+    return x + keep * branch_out
+
+
+def linear_decay_survival(num_blocks, p_last=0.5):
+    """Survival probabilities 1 - (l / L)(1 - p_L) of blocks l = 1..L (Huang et al. 2016, linear decay)."""
+    check_positive_int(num_blocks, "num_blocks")
+    check_number(p_last, "p_last", low=0, high=1)
+    l = torch.arange(1, num_blocks + 1, dtype=torch.float64)
+    return 1 - l / num_blocks * (1 - p_last)
+# --8<-- [end:stochastic-depth]
+
+
+# --8<-- [start:recalibrate-bn]
+def recalibrate_batchnorm(model, batches):
+    """Re-estimate every BatchNorm's running mean and variance with dropout switched off, so that
+    they match what BN sees at test time (the train/test "variance shift" of Li et al. 2019)."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    batches = list(batches)
+    if not batches:
+        raise ValueError("batches must hold at least one input batch")
+    for i, x in enumerate(batches):
+        check_tensor(x, f"batches[{i}]")
+    modes = {m: m.training for m in model.modules()}
+    # _BatchNorm: the common base of BatchNorm1d/2d/3d and SyncBatchNorm (not of the instance/layer norms)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = {m: m.momentum for m in norms}
+    model.eval()                        # dropout off (and every other layer in inference mode) ...
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None               # ... a plain average over the batches, not an exponential one
+        m.train()                       # ... and BN updating its statistics
+    try:
+        with torch.no_grad():
+            for x in batches:
+                model(x)
+    finally:
+        for m in norms:
+            m.momentum = momenta[m]
+        for m, training in modes.items():
+            m.train(training)
+    return model
+# --8<-- [end:recalibrate-bn]
+
+
+# --8<-- [start:mc-dropout]
+_DROPOUT_LAYERS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
+                   torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout)
+
+
+def mc_dropout_predict(model, x, num_samples):
+    """MC dropout (Gal & Ghahramani 2016): num_samples stochastic passes with the dropout layers in
+    training mode and every other layer (BatchNorm included) in eval mode; returns the mean and the
+    (unbiased) variance of the outputs over the passes."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_tensor(x, "x")
+    check_positive_int(num_samples, "num_samples")
+    if num_samples < 2:
+        raise ValueError(f"num_samples must be >= 2 for a variance, got {num_samples}")
+    modes = {m: m.training for m in model.modules()}
+    model.eval()                        # BN uses its running statistics, not the batch's
+    for m in model.modules():
+        if isinstance(m, _DROPOUT_LAYERS):
+            m.train()                   # only dropout stays random
+    try:
+        with torch.no_grad():
+            outs = torch.stack([model(x) for _ in range(num_samples)])
+    finally:
+        for m, training in modes.items():
+            m.train(training)
+    return outs.mean(0), outs.var(0)
+# --8<-- [end:mc-dropout]

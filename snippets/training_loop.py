@@ -105,4 +105,134 @@ def numerical_gradient(f, w, h=1e-6):
         flat[i] = old
         g[i] = (up - down) / (2 * h)
     return grad
+
+
+def gradient_relative_error(analytic, numeric):
+    """||a - n|| / (||a|| + ||n||): scale-free, so one threshold serves large and tiny gradients (Ng, DL course 2)."""
+    check_tensor(analytic, "analytic")
+    check_tensor(numeric, "numeric")
+    check_same_shape(analytic, "analytic", numeric, "numeric")
+    scale = analytic.norm() + numeric.norm()
+    if scale == 0:
+        return 0.0  # both exactly zero: they agree
+    return ((analytic - numeric).norm() / scale).item()
 # --8<-- [end:gradient-check]
+
+
+# --8<-- [start:gradcheck]
+class TanhLinear(torch.autograd.Function):
+    """a = tanh(x W + b) with a hand-written backward, the kind of code torch.autograd.gradcheck is for."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        a = torch.tanh(x @ w + b)
+        ctx.save_for_backward(x, w, a)
+        return a
+
+    @staticmethod
+    def backward(ctx, grad_a):
+        x, w, a = ctx.saved_tensors
+        dz = grad_a * (1 - a ** 2)                    # through tanh
+        return dz @ w.T, x.T @ dz, dz.sum(dim=0)      # d/dx, d/dW, d/db
+
+
+def tanh_linear(x, w, b):
+    """The layer above, with its arguments checked."""
+    check_tensor(x, "x", ndim=2)
+    check_tensor(w, "w", ndim=2)
+    check_tensor(b, "b", ndim=1)
+    if x.shape[1] != w.shape[0] or b.shape[0] != w.shape[1]:
+        raise ValueError(f"x {tuple(x.shape)}, w {tuple(w.shape)} and b {tuple(b.shape)} do not fit x @ w + b")
+    return TanhLinear.apply(x, w, b)
+# --8<-- [end:gradcheck]
+
+
+def _check_module(model):
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+# --8<-- [start:evaluate]
+def evaluate(model, x, y, loss_fn):
+    """Validation loss: eval mode (no dropout, BN's running statistics) and no autograd graph.
+
+    The model's previous mode is restored, so a call in the middle of training changes nothing.
+    """
+    _check_module(model)
+    check_tensor(x, "x", min_ndim=1)
+    check_tensor(y, "y", floating=False)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    was_training = model.training
+    model.eval()                      # a mode switch only: dropout and BN change, gradients do not
+    try:
+        with torch.no_grad():         # no graph: saves the memory of the activations
+            return loss_fn(model(x), y).item()
+    finally:
+        model.train(was_training)
+# --8<-- [end:evaluate]
+
+
+# --8<-- [start:accumulate]
+def accumulate_gradients(model, loss_fn, x, y, micro_batch_size):
+    """Fill p.grad with the gradient of the mean loss over all of (x, y), one micro-batch at a time.
+
+    loss_fn must return the mean over its batch. Each micro-batch loss is weighted by n_i / N, which
+    is 1/k for k equal micro-batches and stays exact when the last one is shorter.
+    """
+    _check_module(model)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    check_tensor(x, "x", min_ndim=1)
+    check_tensor(y, "y", floating=False)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have {x.shape[0]} rows (one per example of x), got {y.shape[0]}")
+    check_positive_int(micro_batch_size, "micro_batch_size")
+    model.zero_grad()
+    n = x.shape[0]
+    for xb, yb in zip(x.split(micro_batch_size), y.split(micro_batch_size)):
+        (loss_fn(model(xb), yb) * (xb.shape[0] / n)).backward()   # backward() adds into p.grad
+# --8<-- [end:accumulate]
+
+
+# --8<-- [start:early-stopping]
+def train_with_early_stopping(model, train_epoch, val_loss, max_epochs, patience):
+    """Train until the validation loss has not improved for `patience` epochs, then restore the best weights.
+
+    train_epoch() runs one epoch of updates; val_loss() returns the validation loss as a float.
+    Returns (best_epoch, losses), where losses[e - 1] is the validation loss after epoch e.
+    """
+    _check_module(model)
+    for name, f in (("train_epoch", train_epoch), ("val_loss", val_loss)):
+        if not callable(f):
+            raise TypeError(f"{name} must be callable, got {type(f).__name__}")
+    check_positive_int(max_epochs, "max_epochs")
+    check_positive_int(patience, "patience")
+    best_loss, best_epoch, losses = float("inf"), 0, []
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    for epoch in range(1, max_epochs + 1):
+        train_epoch()
+        losses.append(float(val_loss()))
+        if losses[-1] < best_loss:
+            best_loss, best_epoch = losses[-1], epoch
+            # a copy: state_dict() returns references to the live tensors, which training keeps changing
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    return best_epoch, losses
+# --8<-- [end:early-stopping]
+
+
+# --8<-- [start:chance-loss]
+def chance_level_loss(class_counts):
+    """Cross-entropy of the best input-blind prediction, the class frequencies p: H(p) = -sum p log p.
+
+    For C balanced classes this is log C, the loss a freshly initialized classifier should show.
+    """
+    check_tensor(class_counts, "class_counts", ndim=1, floating=False)
+    if class_counts.numel() < 2 or not (class_counts >= 0).all() or class_counts.sum() == 0:  # NaN fails >= 0
+        raise ValueError(f"class_counts must hold at least 2 non-negative counts, not all 0, got {class_counts}")
+    p = class_counts.double() / class_counts.sum()
+    return -torch.special.xlogy(p, p).sum().item()     # xlogy: 0 log 0 = 0 for an absent class
+# --8<-- [end:chance-loss]

@@ -1,5 +1,6 @@
-"""The served site in headless Chromium: every page loads cleanly and its math renders, nothing leaves
-127.0.0.1, self-test and Chinese search work.
+"""The served site in headless Chromium: every page loads cleanly and its math renders (also with JavaScript off),
+nothing leaves 127.0.0.1, self-test and Chinese search work, every page is within its weight budget, figures are
+legible on a phone and axe-core finds no serious accessibility problem.
 
 One browser, one context and one tab serve every test in this file (a page visit costs a fraction of a second;
 a fresh context per page would cost more than the visit).
@@ -13,8 +14,12 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
+from scripts import page_weight
+from tests.conftest import ROOT
 from tests.test_math_rendering import raw_tex
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -107,20 +112,28 @@ def built_pages(site):
     return sorted(paths) + ["/404.html"]
 
 
-# After MathJax's first typeset: TeX errors (merror, or an undefined macro, which MathJax shows in red),
-# arithmatex elements it did not typeset, and the page's text outside code and math.
-MATH_REPORT = """async () => {
-  await MathJax.startup.promise;
-  const errors = [];
-  for (const item of MathJax.startup.document.math) {
-    if (/<merror|mathcolor="red"/.test(MathJax.startup.toMML(item.root))) errors.push(item.math);
-  }
-  const untypeset = [...document.querySelectorAll('.arithmatex')]
-    .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.trim().slice(0, 80));
+# The math as the build typeset it (kb/math.py): formulas whose markup holds no MathML, Temml's error elements,
+# formulas drawn with no width (a missing font), and the page's text outside code and math.
+MATH_REPORT = """() => {
+  const formulas = [...document.querySelectorAll('.arithmatex')];
+  const untypeset = formulas.filter(e => !e.querySelector('math')).map(e => e.textContent.trim().slice(0, 80));
+  const errors = [...document.querySelectorAll('merror')].map(e => e.textContent.slice(0, 80));
+  const invisible = [...document.querySelectorAll('.arithmatex math')]
+    .filter(m => m.checkVisibility() && m.getBoundingClientRect().width === 0).map(m => m.textContent.slice(0, 80));
   const body = document.body.cloneNode(true);
-  body.querySelectorAll('pre, code, script, style, mjx-container, .arithmatex').forEach(e => e.remove());
-  return {errors, untypeset, math: document.querySelectorAll('mjx-container').length, text: body.innerText};
+  body.querySelectorAll('pre, code, script, style, math').forEach(e => e.remove());
+  return {errors, untypeset, invisible, math: formulas.length, text: body.innerText};
 }"""
+
+
+def math_problems(report):
+    found = [f"Temml error: {e!r}" for e in report["errors"]]
+    found += [f"not typeset: {tex!r}" for tex in report["untypeset"]]
+    found += [f"drawn with no width: {m!r}" for m in report["invisible"]]
+    tex = {}
+    for match, line in raw_tex(report["text"]):
+        tex.setdefault(line, []).append(match)
+    return found + [f"raw TeX {' '.join(dict.fromkeys(m))} in: {line[:110]}" for line, m in tex.items()]
 
 
 def test_every_page_loads_cleanly_and_its_math_renders(tab, base_url, site):
@@ -135,15 +148,9 @@ def test_every_page_loads_cleanly_and_its_math_renders(tab, base_url, site):
         found = [*tab.errors, *(f"request failed: {f}" for f in tab.failed)]
         found += [f"request leaves 127.0.0.1: {u}" for u in tab.requests
                   if not u.startswith(("data:", "blob:")) and urlsplit(u).hostname != "127.0.0.1"]
-        found += [f"TeX error in {tex!r}" for tex in report["errors"]]
-        found += [f"not typeset: {tex!r}" for tex in report["untypeset"]]
-        tex = {}
-        for match, line in raw_tex(report["text"]):
-            tex.setdefault(line, []).append(match)
-        found += [f"raw TeX {' '.join(dict.fromkeys(m))} in: {line[:110]}" for line, m in tex.items()]
-        problems += [f"{path}: {p}" for p in found]
+        problems += [f"{path}: {p}" for p in found + math_problems(report)]
     assert not problems, "\n".join(problems)
-    assert formulas > 1000  # the check saw math, not pages where MathJax never ran
+    assert formulas > 1000  # the check saw math, not pages without any
 
 
 def test_self_test_hides_answers_and_is_remembered(tab, base_url):
@@ -175,3 +182,88 @@ def test_language_switch_links_the_same_page(tab, base_url):
     page.goto(base_url + "/initialization/")
     links = page.locator(".md-select__link").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     assert any(h.rstrip("/").endswith("zh/initialization") for h in links), links
+
+
+@pytest.mark.parametrize("path", ["/softmax/", "/zh/batch_norm/", "/optimizers/", "/claims/softmax/"])
+def test_math_reads_correctly_with_javascript_off(browser, base_url, path):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(base_url + path, wait_until="load")
+    report = page.evaluate(MATH_REPORT)  # Playwright's own evaluation runs even where the page's scripts may not
+    context.close()
+    assert not math_problems(report)
+    assert report["math"] > 0 or path.startswith("/claims/")
+
+
+def test_the_search_index_of_the_pages_language_loads_when_search_opens(browser, base_url):
+    context = browser.new_context()
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(base_url + "/zh/softmax/", wait_until="networkidle")
+    assert not [u for u in requests if "search_index" in u]  # nothing fetched at start
+    with page.expect_request(lambda r: r.url.endswith("/zh/search/search_index.json")):
+        page.click("label.md-search__icon, .md-search__input", force=True)
+    page.fill(".md-search__input", "归一化")
+    page.keyboard.press("End")
+    page.wait_for_selector(".md-search-result__item", timeout=15000)
+    hrefs = page.locator(".md-search-result__link").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    context.close()
+    assert hrefs and all("/zh/" in h for h in hrefs), hrefs  # only the page's language
+
+
+def test_every_page_is_within_its_weight_budget(browser, base_url, site):
+    rows = [page_weight.measure(browser, base_url, path) for path in built_pages(site) if path != "/404.html"]
+    problems = [p for row in rows for p in page_weight.over_budget(row)]
+    assert not problems, "\n".join(problems)
+
+
+def tick_font_size(svg_path):
+    """The smallest tick-label font size of a matplotlib SVG, in the SVG's own units, and the SVG's width."""
+    root = ET.parse(svg_path).getroot()
+    width = float(root.get("viewBox").split()[2])
+    sizes = [float(re.search(r"font-size: ([\d.]+)px", t.get("style", "")).group(1))
+             for g in root.iter("{http://www.w3.org/2000/svg}g") if re.match(r"[xy]tick_\d+$", g.get("id", ""))
+             for t in g.iter("{http://www.w3.org/2000/svg}text")]
+    return (min(sizes) if sizes else None), width
+
+
+def test_figures_are_legible_on_a_phone(browser, base_url, site):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    problems, seen = [], 0
+    for path in built_pages(site):
+        page.goto(base_url + path, wait_until="load")
+        for img in page.locator(".md-content img[src*='/figures/']").all():
+            img.scroll_into_view_if_needed()
+            page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=img.element_handle())
+            src, shown = img.evaluate("e => [e.currentSrc, e.getBoundingClientRect().width]")
+            size, width = tick_font_size(site / "assets" / "figures" / src.rsplit("/", 1)[1])
+            seen += 1
+            if size is not None and size * shown / width < 9.5:
+                problems.append(f"{path}: {src.rsplit('/', 1)[1]}: tick labels {size * shown / width:.1f} px")
+    context.close()
+    assert seen > 20 and not problems, "\n".join(problems)
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+  .map(v => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 2).map(n => n.html.slice(0, 90)).join(' | ')}`)"""
+
+
+def test_axe_finds_no_serious_accessibility_violation(tab, base_url, site):
+    problems = []
+    for path in built_pages(site):
+        tab.visit(base_url + path)
+        tab.page.add_script_tag(path=str(AXE))
+        problems += [f"{path}: {v}" for v in tab.page.evaluate(AXE_RUN)]
+    assert not problems, "\n".join(problems)
+
+
+def test_levels_and_badges_have_text_for_screen_readers(tab, base_url):
+    tab.visit(base_url + "/zh/softmax/")
+    level = tab.page.locator("h2 .level").first
+    assert level.inner_text() in ("简单", "中等", "困难")
+    label = tab.page.locator("a.claim").first.get_attribute("aria-label")
+    assert label and "verified on CPU" in label

@@ -84,7 +84,7 @@ def page(root, lang="en"):
 def test_verified_claims_get_badges_that_link_to_their_checks(tmp_path):
     root = make_project(tmp_path)
     html = render(root, page(root))
-    assert 'href="claims.md#demo.true-fact"' in html
+    assert 'href="claims/demo.md#demo.true-fact"' in html  # the topic's claims page
     assert "✓ CPU f32 f64" in html and "CUDA –" in html  # no CUDA report: not run
     assert "verify/demo.py::true_fact" in html           # the check is named in the badge's title
     assert "[[claim:" not in html
@@ -130,17 +130,36 @@ def test_a_missing_report_is_refused(tmp_path):
 def test_a_check_whose_claim_is_on_no_page_is_an_error(tmp_path):
     root = make_project(tmp_path)
     (root / "docs" / "zh" / "demo.md").write_text(page(root).replace("[[claim:demo.cpu-only]]", ""))
-    render(root, "[[claims-index:en]]")  # every claim is on an English page
+    render(root, "[[claims-index:en]]")  # every claim is on an English page (the overview checks all topics)
     with pytest.raises(claims.ClaimError, match=r"no zh page: verify/demo\.py::cpu_only"):
         render(root, "[[claims-index:zh]]")
 
 
-def test_the_claims_index_shows_results_and_check_source(tmp_path):
+def test_a_topics_claims_page_shows_results_and_check_source(tmp_path):
     root = make_project(tmp_path)
-    html = render(root, "[[claims-index:en]]")
+    html = render(root, "[[claims-index:en:demo]]")
     assert 'id="demo.true-fact"' in html and 'id="demo.cpu-only"' in html
     assert "assert 1 + 1 == 2" in html                 # the check's source, read from disk
-    assert "demo.md#q1" in html                        # where the claim is stated
+    assert "../demo.md#q1" in html                     # where the claim is stated
+
+
+def test_the_claims_overview_links_each_topic_with_its_counts(tmp_path):
+    root = make_project(tmp_path)
+    html = render(root, "[[claims-index:en]]")
+    assert 'href="claims/demo.md"' in html and "3 / 3" in html  # three check runs, all passed
+    assert "assert 1 + 1 == 2" not in html                      # sources live on the topic pages
+
+
+def test_a_claims_page_is_written_for_every_topic_and_removed_with_it(tmp_path):
+    root = make_project(tmp_path)
+    stale = root / "docs" / "en" / "claims" / "gone.md"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("[[claims-index:en:gone]]\n")
+    claims._CACHE.clear()
+    claims.write_topic_pages(root, root / "docs")
+    for lang in ("en", "zh"):
+        assert (root / "docs" / lang / "claims" / "demo.md").read_text() == f"[[claims-index:{lang}:demo]]\n"
+    assert not stale.exists()
 
 
 def test_stale_cuda_results_are_badged_stale_not_counted(tmp_path):
@@ -172,7 +191,7 @@ def test_misconceptions_index_links_each_box_to_its_claim(tmp_path):
     box = textwrap.indent('!!! danger "Common misconception: “it is false”"\n    No [[claim:demo.true-fact]].\n', "    ")
     root = make_project(tmp_path, extra=box)
     html = render(root, "[[misconceptions-index:en]]")
-    assert "Common misconception: “it is false”" in html and 'href="claims.md#demo.true-fact"' in html
+    assert "Common misconception: “it is false”" in html and 'href="claims/demo.md#demo.true-fact"' in html
 
 
 
@@ -204,7 +223,7 @@ def test_a_value_from_a_failed_check_stops_the_build(tmp_path):
 def test_a_stale_cuda_failure_is_shown_with_its_message_on_the_claims_page(tmp_path):
     failed = {"status": "failed", "duration_s": 0.01, "message": "AssertionError: assert 0.3 == 0.25"}
     root = make_project(tmp_path, cuda="stale", results={("cuda", "demo.true-fact"): {"float32": failed}})
-    html = render(root, "[[claims-index:en]]")
+    html = render(root, "[[claims-index:en:demo]]")
     assert "Last failure on CUDA" in html and "assert 0.3 == 0.25" in html
 
 
@@ -220,10 +239,12 @@ def test_the_claims_page_shows_each_topics_mutation_score_and_when_it_is_stale(t
     snippet = root / "snippets" / "demo.py"
     snippet.write_text("def f(x):\n    return x\n")
     write_mutants(root, _report.snippet_fingerprint(snippet))
-    html = render(root, "[[claims-index:en]]")
+    html = render(root, "[[claims-index:en:demo]]")
     assert "<strong>97%</strong>: 38 of 39 non-equivalent mutants killed" in html and "stale" not in html
+    assert "97%" in render(root, "[[claims-index:en]]")
     snippet.write_text("def f(x):\n    return -x\n")
-    assert "stale: the snippet changed after this measurement" in render(root, "[[claims-index:en]]")
+    assert "stale: the snippet changed after this measurement" in render(root, "[[claims-index:en:demo]]")
+    assert "97% (stale)" in render(root, "[[claims-index:en]]")
 
 
 def test_a_value_measured_with_another_seed_is_refused(tmp_path):

@@ -1,6 +1,7 @@
 """The real site builds under --strict, in both languages, requesting nothing from the internet; its sitemap
 lists exactly its pages; its text never refers to "the notes" as a document the reader has seen."""
 import gzip
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -35,11 +36,40 @@ def test_no_page_or_stylesheet_fetches_anything_from_the_internet(site):
     assert not offenders, offenders[:10]
 
 
-def test_math_and_fonts_are_served_by_the_site(site):
-    assert (site / "assets" / "vendor" / "mathjax" / "tex-svg-full.js").stat().st_size > 1_000_000
+FORMULA = re.compile(r'<(span|div) data-search-exclude class="arithmatex">(.*?)</\1>', re.S)
+
+
+def test_math_is_typeset_at_build_time_and_served_with_its_font(site):
     html = (site / "activations" / "index.html").read_text()
-    assert "assets/vendor/mathjax/tex-svg-full.js" in html
-    assert "fonts.googleapis.com" not in html
+    formulas = FORMULA.findall(html)
+    assert len(formulas) > 20 and all(body.startswith("<math") for _, body in formulas)
+    assert "mathjax" not in html.lower() and "fonts.googleapis.com" not in html
+    assert (site / "assets" / "vendor" / "temml" / "Temml-Local.css").exists()
+
+
+def test_the_math_font_holds_every_character_the_formulas_use(site):
+    from fontTools.ttLib import TTFont
+    font = TTFont(site / "assets" / "fonts" / "kb-math.woff2")
+    assert "MATH" in font and (site / "assets" / "fonts" / "kb-math.woff2").stat().st_size < 80_000
+    used = set()
+    for page in site.rglob("*.html"):
+        for _, body in FORMULA.findall(page.read_text(encoding="utf-8")):
+            used |= {ord(c) for text in re.findall(r">([^<]+)<", body) for c in html.unescape(text)}
+    used -= {ord(c) for c in " \u00a0\u2061\u2062\u2063"}  # spaces and invisible operators draw nothing
+    cjk = {c for c in used if 0x2E80 <= c <= 0x9FFF or 0xFF00 <= c <= 0xFFEF}  # \text{…} in Chinese: the page font
+    assert sorted(used - cjk - set(font.getBestCmap())) == []
+
+
+def test_a_formula_that_does_not_typeset_stops_the_build_naming_page_and_formula():
+    from mkdocs.exceptions import PluginError
+
+    from kb.math import Typesetter
+    typesetter = Typesetter()
+    ok = typesetter.page('<p><span class="arithmatex">\\(\\frac{a}{b}\\)</span></p>', "docs/en/demo.md")
+    assert "<math" in ok and "<mfrac>" in ok
+    with pytest.raises(PluginError, match=r"(?s)docs/en/demo\.md: 1 formula.*\n  \\frac\{1\}\n"):
+        typesetter.page('<div class="arithmatex">\\[\\frac{1}\\]</div>', "docs/en/demo.md")
+    typesetter.close()
 
 
 def test_language_menu_of_the_404_page_leads_to_each_home_page(site):
@@ -49,11 +79,22 @@ def test_language_menu_of_the_404_page_leads_to_each_home_page(site):
 
 
 def test_search_index_splits_chinese_into_words(site):
-    index = json.loads((site / "search" / "search_index.json").read_text())
-    zh_text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("zh/"))
+    index = json.loads((site / "zh" / "search" / "search_index.json").read_text())
+    zh_text = " ".join(d["text"] for d in index["docs"])
     words = set(re.split(r"[\s\u200b]+", zh_text))
     assert {"梯度", "归一化"} <= words  # jieba segmentation, so a query for a word finds it
     assert "zh" in index["config"]["lang"] and "en" in index["config"]["lang"]
+
+
+def test_each_language_has_its_own_search_index_without_code_math_or_badges(site):
+    en = json.loads((site / "search" / "search_index.json").read_text())
+    zh = json.loads((site / "zh" / "search" / "search_index.json").read_text())
+    assert en["docs"] and all(not d["location"].startswith("zh/") for d in en["docs"])
+    assert zh["docs"] and all(d["location"].startswith("zh/") for d in zh["docs"])
+    assert en["config"]["lang"] == ["en"]
+    for index in (en, zh):
+        text = " ".join(d["text"] for d in index["docs"])
+        assert "<pre>" not in text and "def " not in text and "\\frac" not in text and "✓ CPU" not in text
 
 
 def test_figures_are_drawn_by_the_build(site):
@@ -61,23 +102,35 @@ def test_figures_are_drawn_by_the_build(site):
     assert "activations.svg" in figures and "init-depth.svg" in figures
 
 
-def test_every_claim_badge_links_to_its_entry(site):
-    for lang in ("", "zh/"):
-        page = (site / f"{lang}activations" / "index.html").read_text()
-        targets = set(re.findall(r'class="claim[^"]*"[^>]*href="([^"]+)"|href="([^"]+)"[^>]*class="claim', page))
-        assert targets
-        claims_page = (site / f"{lang}claims" / "index.html").read_text()
-        for groups in targets:
-            anchor = next(g for g in groups if g).split("#")[1]
-            assert f'id="{anchor}"' in claims_page
+def test_every_link_between_pages_and_its_anchor_resolve(site):
+    """Badges lead to their claim's entry, and no link points at a page or anchor that is not there (the strict
+    build checks Markdown links, but not the anchors of links into generated pages)."""
+    ids, broken, badges = {}, [], 0
+    for page in site.rglob("*.html"):
+        if "assets" in page.relative_to(site).parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        for href in re.findall(r'<a [^>]*href="([^"#:?]*)(?:#([^"]*))?"', text):
+            if href[0].startswith("/"):  # the 404 page links by absolute path, since it is served at any depth
+                continue
+            target = (page.parent / href[0]).resolve() if href[0] else page
+            if target.is_dir() or not target.suffix:
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)}: {href[0]} does not exist")
+                continue
+            if href[1] and href[1] not in ids.setdefault(target, set(re.findall(r'id="([^"]+)"', target.read_text()))):
+                broken.append(f"{page.relative_to(site)}: {href[0]}#{href[1]} has no such anchor")
+        badges += len(re.findall(r'class="claim[" ]', text))
+    assert badges > 500 and not broken, "\n".join(broken[:20])
 
 
 def test_editing_a_snippet_redraws_only_its_topics_figures(project):
     from kb import figures
     assert figures.build(project) == []  # the copy's figures are up to date
-    path = project / "snippets" / "softmax.py"
+    path = project / "snippets" / "depth.py"  # imported by kb/figures/depth.py only
     path.write_text(path.read_text() + "\n# edited\n")
-    assert figures.build(project) == ["softmax.svg"]
+    assert figures.build(project) == ["depth-sawtooth.svg"]
     assert figures.build(project) == []
 
 

@@ -201,3 +201,132 @@ def noise_injection_monte_carlo(t):
     se = losses.std() / math.sqrt(k)
     assert abs(losses.mean() - exact) < 6 * se
     assert abs(losses.mean() - ((y - X @ w) ** 2).sum()) > 6 * se  # the penalty is really there
+
+
+# ---------------------------------------------------------------- Mixup and CutMix
+
+def _beta_moments(alpha):
+    """Mean, variance and 4th central moment of Beta(alpha, alpha), from the raw moments
+    E[lam^k] = prod_{i<k} (alpha + i) / (2 alpha + i)."""
+    raw = [1.0]
+    for i in range(4):
+        raw.append(raw[-1] * (alpha + i) / (2 * alpha + i))
+    m = raw[1]
+    var = raw[2] - m ** 2
+    mu4 = raw[4] - 4 * m * raw[3] + 6 * m ** 2 * raw[2] - 3 * m ** 4
+    return m, var, mu4
+
+
+@check("augmentation.mix-lambda-beta", devices=("cpu",), kind="statistical")
+def mix_lambda_beta(t):
+    """sample_mix_lambda draws lam ~ Beta(alpha, alpha): mean 1/2, variance 1/(4 (2 alpha + 1)); for small alpha
+    most draws are near 0 or 1 (mild mixing), alpha = 1 is uniform."""
+    n = 100_000
+    torch.manual_seed(t.seed * 1_000_003 + 7)  # the global RNG: torch.distributions takes no generator
+    for alpha in (0.2, 1.0, 3.0):
+        lam = aug.sample_mix_lambda(alpha, n)
+        assert lam.shape == (n,) and lam.dtype == torch.float64 and ((lam >= 0) & (lam <= 1)).all()
+        mean, var, mu4 = _beta_moments(alpha)
+        assert mean == 0.5 and math.isclose(var, 1 / (4 * (2 * alpha + 1)), rel_tol=1e-12)  # closed form
+        assert abs(lam.mean().item() - mean) < 6 * math.sqrt(var / n)
+        # SE of the sample variance ~ sqrt((mu4 - var^2) / n)
+        se_var = math.sqrt((mu4 - var ** 2) / n)
+        assert abs(lam.var().item() - var) < 6 * se_var, alpha
+        # "lam is uniform" (variance 1/12) is rejected unless alpha = 1, where it is true
+        if alpha != 1.0:
+            assert abs(lam.var().item() - 1 / 12) > 6 * se_var
+        t.record(f"var_alpha_{str(alpha).replace('.', '_')}", var)
+    lam = aug.sample_mix_lambda(0.2, n)
+    extreme = ((lam < 0.1) | (lam > 0.9)).double().mean().item()
+    # oracle: P(lam < 0.1) for Beta(a, a) with u = lam^a, which removes the singularity of the density at 0:
+    # P = 1 / (a B(a, a)) * integral_0^(0.1^a) (1 - u^(1/a))^(a - 1) du; the two tails are equal by symmetry
+    a = 0.2
+    u = torch.linspace(0, 0.1 ** a, 100_001, dtype=torch.float64)
+    beta_fn = math.exp(2 * math.lgamma(a) - math.lgamma(2 * a))
+    p_tail = 2 * torch.trapezoid((1 - u ** (1 / a)) ** (a - 1), u).item() / (a * beta_fn)
+    assert abs(extreme - p_tail) < 6 * math.sqrt(p_tail * (1 - p_tail) / n)
+    assert abs(extreme - 0.2) > 6 * math.sqrt(0.2 * 0.8 / n)  # a uniform lam would put only 20 % there
+    assert round(t.record("extreme_fraction", p_tail), 2) == 0.67
+    assert aug.sample_mix_lambda(1.0).shape == (1,)  # the default: one draw per batch
+
+
+@check("augmentation.mixup-label-is-mixed", dtypes=("float32", "float64"))
+def mixup_label_is_mixed(t):
+    """Mixup blends inputs with weight lam; the loss lam CE(y_a) + (1 - lam) CE(y_b) equals the cross-entropy with
+    the mixed soft label lam onehot(y_a) + (1 - lam) onehot(y_b) (F.cross_entropy with probability targets)."""
+    n, k, lam = 8, 5, 0.7
+    x = t.rand(n, 3, 4, 4)
+    y = torch.tensor([0, 1, 2, 3, 4, 0, 1, 2], device=t.device)
+    perm = torch.tensor([3, 0, 1, 2, 7, 4, 5, 6], device=t.device)
+    mixed, y_a, y_b = aug.mixup(x, y, lam, perm)
+    assert_close(mixed, torch.lerp(x[perm], x, lam), rtol=t.tol(f64=1e-14, f32=1e-6), atol=t.tol(f64=1e-15, f32=1e-6))
+    assert torch.equal(y_a, y) and torch.equal(y_b, y[perm])
+    tol = dict(rtol=t.tol(f64=1e-12, f32=1e-5), atol=0)  # float32: a K-term log-sum-exp, a few ulps
+    huge = torch.zeros(n, k, dtype=torch.float64)
+    huge[torch.arange(n), torch.arange(n) % k], huge[torch.arange(n), (torch.arange(n) + 2) % k] = 1000.0, -1000.0
+    for logits in (t.randn(n, k, stream=1), t.put(huge)):  # logits with a gap of 1000 included
+        soft = lam * F.one_hot(y_a, k).to(t.dtype) + (1 - lam) * F.one_hot(y_b, k).to(t.dtype)
+        loss = aug.mixed_cross_entropy(logits, y_a, y_b, lam)
+        assert torch.isfinite(loss)
+        assert_close(loss, F.cross_entropy(logits, soft), **tol)
+        # plausible wrong versions: the weights swapped, or the label of the dominant image only
+        assert (loss - aug.mixed_cross_entropy(logits, y_a, y_b, 1 - lam)).abs() > 1e-3
+        assert (loss - F.cross_entropy(logits, y_a)).abs() > 1e-3
+    # range edges: lam = 1 is no mixing, lam = 0 the permuted batch
+    assert torch.equal(aug.mixup(x, y, 1.0, perm)[0], x) and torch.equal(aug.mixup(x, y, 0.0, perm)[0], x[perm])
+    logits = t.randn(n, k, stream=2)
+    assert_close(aug.mixed_cross_entropy(logits, y_a, y_b, 1.0), F.cross_entropy(logits, y_a), rtol=0, atol=0)
+
+
+@check("augmentation.cutmix-label-is-kept-area", dtypes=("float32", "float64"))
+def cutmix_label_is_kept_area(t):
+    """CutMix pastes a box of another image; the label weight it returns is the fraction of pixels kept from the
+    first image, counted pixel by pixel. Clipping at the border makes it larger than the sampled lam."""
+    n, h, w = 4, 12, 10
+    x = (torch.arange(n, dtype=torch.float64) + 1).view(n, 1, 1, 1).expand(n, 2, h, w).to(t.device, t.dtype)
+    y = torch.arange(n, device=t.device)
+    perm = torch.tensor([1, 2, 3, 0], device=t.device)       # no fixed point: every box shows another image
+    g = t.device_generator()
+    for lam in (0.0, 0.3, 0.5, 0.81, 1.0):
+        for _ in range(10):
+            mixed, y_a, y_b, kept = aug.cutmix(x, y, lam, perm, g)
+            own = (mixed == x).all(1).double().mean((1, 2))       # per image, fraction of its own pixels
+            assert torch.equal(own, torch.full_like(own, own[0].item()))  # one box for the whole batch
+            assert_close(own[0].item(), kept, rtol=1e-12, atol=1e-15)
+            assert ((mixed == x) | (mixed == x[perm])).all()    # every pixel is from one of the two images
+            assert torch.equal(y_a, y) and torch.equal(y_b, y[perm])
+            assert kept >= lam - 1e-12                          # clipping and int() only shrink the box
+    # lam = 1 pastes nothing; lam = 0 with the box centred covers the image up to the int/halving rounding
+    assert aug.cutmix(x, y, 1.0, perm, g)[3] == 1.0
+    # the generator decides the centre: cy = int(u1 H), cx = int(u2 W) from two U(0, 1) draws
+    u = torch.rand(2, generator=torch.Generator().manual_seed(3), dtype=torch.float32)
+    cy, cx = int(u[0].item() * h), int(u[1].item() * w)
+    mixed, _, _, kept = aug.cutmix(x.cpu(), y.cpu(), 0.5, perm.cpu(), torch.Generator().manual_seed(3))
+    top, bottom, left, right = aug.cutmix_box(h, w, 0.5, cy, cx)
+    assert kept == 1 - (bottom - top) * (right - left) / (h * w)
+    assert torch.equal(mixed[..., top:bottom, left:right], x.cpu()[perm.cpu()][..., top:bottom, left:right])
+
+
+@check("augmentation.cutmix-label-is-kept-area", devices=("cpu",))
+def cutmix_kept_area_over_centres(t):
+    """Over all H W box centres (uniform, as CutMix draws them), lam = 0.5 on a 32 x 32 image keeps on average more
+    than half of the first image: the box is clipped at the border. Oracle: the box drawn as a pixel mask."""
+    h = w = 32
+    lam = 0.5
+    rows, cols = torch.arange(h).view(h, 1), torch.arange(w).view(1, w)
+    cut = int(h * math.sqrt(1 - lam))  # 22: half-side 11
+    kept = torch.zeros(h, w, dtype=torch.float64)
+    for cy in range(h):
+        for cx in range(w):
+            top, bottom, left, right = aug.cutmix_box(h, w, lam, cy, cx)
+            # oracle: the pixels within half a side of the centre, inside the image (no clipping arithmetic)
+            mask = ((rows - cy).abs() <= cut // 2) & (rows < cy + cut // 2) & ((cols - cx).abs() <= cut // 2) \
+                & (cols < cx + cut // 2)
+            assert (bottom - top) * (right - left) == mask.sum().item(), (cy, cx)
+            kept[cy, cx] = 1 - mask.double().mean()
+    # centred box: 22 x 22 of 32 x 32 replaced, 0.527 kept (int() rounding); a corner centre keeps 0.88
+    assert round(t.record("kept_centre", kept[16, 16].item()), 3) == 0.527
+    assert round(t.record("kept_corner", kept[0, 0].item()), 3) == 0.882
+    assert round(t.record("kept_mean", kept.mean().item()), 3) == 0.676
+    # using the sampled lam as the label weight would be off by this much on average
+    assert kept.mean().item() - lam > 0.15

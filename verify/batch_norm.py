@@ -406,3 +406,212 @@ def bias_before_bn_redundant(t):
     (t.randn(32, 6, stream=1) * out).sum().backward()
     assert with_bias.bias.grad.abs().max() < 1e-12
     assert with_bias.weight.grad.abs().max() > 1e-2  # the weights do get a gradient
+
+
+@check("batch_norm.not-whitening")
+def not_whitening(t):
+    """BN standardizes each channel on its own: output mean 0 and variance var/(var + eps) (not exactly 1), while
+    the correlations between channels and the shape of each channel's distribution (its skewness) are kept.
+    Whitening would remove the correlations; BN does not."""
+    g = t.generator()
+    n = 400
+    z = torch.randn(n, 3, generator=g, dtype=torch.float64)
+    e = -torch.log(torch.rand(n, generator=g, dtype=torch.float64))  # Exp(1), skewness 2: far from Gaussian
+    x = torch.stack([e, 0.8 * e + 0.6 * z[:, 0], 1e-3 * (z[:, 1] + z[:, 2])], 1).to(t.device, t.dtype)
+    # the last channel has variance ~2e-6, below eps = 1e-5
+    y = F.batch_norm(x, None, None, training=True, eps=1e-5)
+    var_in = x.var(0, unbiased=False)
+    zero = torch.zeros(3, dtype=t.dtype, device=t.device)
+    assert_close(y.mean(0), zero, rtol=0, atol=1e-12)
+    assert_close(y.var(0, unbiased=False), var_in / (var_in + 1e-5), rtol=1e-10, atol=0)
+    low = t.record("low_var_output_var", y[:, 2].var(unbiased=False).item())
+    assert low < 0.5  # a channel with variance below eps comes out with variance below 1/2, not 1
+
+    def skewness(v):
+        c = v - v.mean(0)
+        return c.pow(3).mean(0) / c.pow(2).mean(0) ** 1.5
+
+    def corr(v):
+        return torch.corrcoef(v.T)
+
+    assert_close(skewness(y), skewness(x), rtol=1e-9, atol=1e-12)  # standardizing keeps the shape
+    assert skewness(y)[0] > 1  # the exponential channel stays skewed after BN: not made Gaussian
+    assert_close(corr(y), corr(x), rtol=0, atol=1e-12)
+    r = t.record("correlation_after_bn", corr(y)[0, 1].item())
+    assert r > 0.6  # correlation 0.8 in the population; 6 SE of a sample correlation of 400 is ~0.11
+    # whitening (ZCA, Sigma^{-1/2} from the eigendecomposition) does decorrelate: identity covariance
+    c = x - x.mean(0)
+    evals, evecs = torch.linalg.eigh(c.T @ c / n)
+    white = c @ evecs @ torch.diag(evals.rsqrt()) @ evecs.T
+    eye = torch.eye(3, dtype=t.dtype, device=t.device)
+    assert_close(white.T @ white / n, eye, rtol=0, atol=1e-9)
+    assert ((y.T @ y / n) - eye).abs().max() > 0.5  # BN's output covariance is far from the identity
+
+
+@check("batch_norm.backward-formula", dtypes=("float32", "float64"))
+def backward_formula(t):
+    """The BN backward pass: dbeta = sum dy, dgamma = sum dy x_hat, and the three-term dx, equal to autograd
+    through F.batch_norm; dx sums to 0 in every channel (and is orthogonal to x_hat when eps = 0). Dropping the
+    terms from the batch statistics (mu_B, var_B treated as constants) gives the eval-mode gradient, not this."""
+    # tolerances relative to the largest entry: float32 sums of up to 100 products; measured over seeds 0-99
+    # <= 6.6e-7 (dx, dgamma, dbeta) and 4.6e-6 (the channel sums of dx); float64 <= 6e-15
+    tol, sum_tol = t.tol(f64=1e-12, f32=1e-5), t.tol(f64=1e-12, f32=5e-5)
+
+    def close(a, b, bound):
+        assert_close(a, b, rtol=0, atol=bound * b.abs().max().clamp(min=1.0).item())  # NaN -> NaN tolerance: fails
+
+    for shape in ((16, 5), (4, 3, 5, 5)):
+        x = (2 * t.randn(*shape) + 1).requires_grad_(True)
+        c = shape[1]
+        gamma = (1 + 0.5 * t.randn(c, stream=7)).requires_grad_(True)
+        beta = t.randn(c, stream=8).requires_grad_(True)
+        dy = t.randn(*shape, stream=9) + 0.5 * (x.detach() - 1)  # non-uniform, and correlated with x as losses are
+        F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5).backward(dy)
+        xd = x.detach()
+        dx, dgamma, dbeta = bn.batch_norm_backward(dy, xd, gamma.detach())
+        close(dx, x.grad, tol)
+        close(dgamma, gamma.grad, tol)
+        close(dbeta, beta.grad, tol)
+        dims = [0, *range(2, x.dim())]
+        zero = torch.zeros(c, dtype=t.dtype, device=t.device)
+        assert_close(dx.sum(dims), zero, rtol=0, atol=sum_tol * dx.abs().max().item())  # a bias before BN: no gradient
+        # with eps = 0, dx is also orthogonal to x_hat (a scale before BN gets no gradient); eps = 1e-5 leaves a
+        # component of relative size eps / (var + eps)
+        dx0 = bn.batch_norm_backward(dy, xd, gamma.detach(), eps=_EPS0)[0]
+        x_hat0 = (xd - xd.mean(dims, keepdim=True)) / xd.std(dims, unbiased=False, keepdim=True)
+        assert_close((dx0 * x_hat0).sum(dims), zero, rtol=0, atol=sum_tol * dx0.abs().max().item())
+        inv_std = bn._channel_view(1 / torch.sqrt(xd.var(dims, unbiased=False) + 1e-5), xd)
+        g = bn._channel_view(gamma.detach(), xd)
+        m = xd.numel() // c
+        direct = g * inv_std * dy  # "mu_B and var_B are constants"
+        without_var = g * inv_std * (dy - bn._channel_view(dy.sum(dims), xd) / m)  # forgets the var_B path
+        for wrong in (direct, without_var):  # smallest over seeds 0-99: 0.55 of the largest entry
+            assert (wrong - x.grad).abs().max() > 0.2 * x.grad.abs().max()
+        # the constant-statistics gradient is exactly eval mode's: there mu and var are fixed buffers
+        rm, rv = xd.mean(dims).clone(), xd.var(dims, unbiased=False).clone()
+        x_eval = xd.clone().requires_grad_(True)
+        F.batch_norm(x_eval, rm, rv, gamma.detach(), beta.detach(), training=False, eps=1e-5).backward(dy)
+        close(x_eval.grad, direct, tol)
+
+
+def _conv_bn(t, bias=True):
+    """A Conv2d(4 -> 4) followed by a BatchNorm2d with learned-looking gamma, beta and running statistics."""
+    t.seed_modules()
+    conv = nn.Conv2d(4, 4, 3, padding=1, bias=bias).to(t.device, t.dtype)
+    norm = nn.BatchNorm2d(4, momentum=None).to(t.device, t.dtype)  # running stats: plain averages over batches
+    gamma, beta = _affine(t, 4)
+    with torch.no_grad():
+        norm.weight.copy_(gamma)
+        norm.bias.copy_(beta)
+        if bias:  # a trained bias of order 1 (the default init, |b| < 1/6, would hide a forgotten bias)
+            conv.bias.copy_(t.randn(4, stream=20) + 1)
+    norm.train()
+    with torch.no_grad():
+        for stream in range(5):  # running statistics of inputs with mean 2, SD 3
+            norm(conv(3 * t.randn(8, 4, 6, 6, stream=10 + stream) + 2))
+    return conv.eval(), norm.eval()
+
+
+def _folded_conv(conv, weight, bias):
+    fused = nn.Conv2d(4, 4, 3, padding=1).to(weight.device, weight.dtype)
+    with torch.no_grad():
+        fused.weight.copy_(weight)
+        fused.bias.copy_(bias)
+    return fused
+
+
+@check("batch_norm.fold-into-conv-exact", dtypes=("float32", "float64"))
+def fold_into_conv_exact(t):
+    """In eval mode, conv -> BN equals one convolution with weights gamma/sqrt(var + eps) * W and bias
+    gamma (b - mean)/sqrt(var + eps) + beta (as torch.nn.utils.fusion computes); in train mode it does not."""
+    x = 3 * t.randn(2, 4, 6, 6, stream=1) + 2
+    # float32: 36 products per output then one affine map, values ~10; measured <= 1.9e-6 over seeds 0-49
+    tol = t.tol(f64=1e-12, f32=2e-5)
+    for bias in (True, False):  # conv layers in front of BN usually have bias=False
+        conv, norm = _conv_bn(t, bias)
+        w, b = bn.fold_bn_into_conv(conv.weight, conv.bias, norm.running_mean, norm.running_var,
+                                    norm.weight, norm.bias, norm.eps)
+        with torch.no_grad():
+            reference = norm(conv(x))
+            assert_close(_folded_conv(conv, w, b)(x), reference, rtol=0, atol=tol)
+            fused = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, norm)  # PyTorch's own folding
+            assert_close(w, fused.weight, rtol=0, atol=tol)
+            assert_close(b, fused.bias, rtol=0, atol=tol)
+            # the plausible slips: dividing by the variance instead of its root, forgetting the conv bias or
+            # the running mean in the new bias, or scaling the input channels (axis 1) instead of the filters
+            scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+            wrong = {
+                "variance": (conv.weight * (norm.weight / (norm.running_var + norm.eps)).view(-1, 1, 1, 1), b),
+                "no mean": (w, norm.bias + (conv.bias if bias else 0) * scale),
+                "input axis": (conv.weight * scale.view(1, -1, 1, 1), b),
+            }
+            if bias:
+                wrong["no conv bias"] = (w, norm.bias - norm.running_mean * scale)
+            for name, (wrong_w, wrong_b) in wrong.items():  # smallest over seeds 0-49: 0.10 (no mean)
+                assert (_folded_conv(conv, wrong_w, wrong_b)(x) - reference).abs().max() > 1e-2, name
+            # train mode normalizes with this batch's statistics, which no fixed convolution can reproduce
+            norm.train()
+            train_out = norm(conv(x))
+            gap = (_folded_conv(conv, w, b)(x) - train_out).abs().max().item()
+            if bias:  # the conv bias cancels in train mode, so the gap is the same without it
+                t.record("train_mode_gap", gap)
+            assert gap > 0.05  # a batch of 2 images: 0.17 - 1.04 over seeds 0-49
+    # the same folding works for Linear -> BatchNorm1d
+    t.seed_modules(stream=1)
+    lin, norm1 = nn.Linear(6, 3).to(t.device, t.dtype), nn.BatchNorm1d(3).to(t.device, t.dtype)
+    with torch.no_grad():
+        norm1(lin(2 * t.randn(32, 6, stream=2) - 1))
+        norm1.weight.copy_(_affine(t, 3)[0])
+        norm1.eval()
+        w, b = bn.fold_bn_into_conv(lin.weight, lin.bias, norm1.running_mean, norm1.running_var,
+                                    norm1.weight, norm1.bias)
+        v = t.randn(5, 6, stream=3)
+        assert_close(F.linear(v, w, b), norm1(lin(v)), rtol=0, atol=tol)
+
+
+@check("batch_norm.sync-bn-global-statistics")
+def sync_bn_global_statistics(t):
+    """SyncBN: the statistics of the global batch come from the devices' counts, means and variances (or their
+    sums of x and x^2); they equal those of the undivided batch, while each device's own statistics differ.
+    Averaging the devices' variances, or their means unweighted, is wrong."""
+    x = t.randn(16, 3, 4, 4) * 2 + 1
+    gamma, beta = _affine(t, 3)
+    full_mean, full_var = bn.batch_statistics(x)
+    reference = F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)
+    dims = [0, 2, 3]
+    for sizes in ((2,) * 8, (1, 3, 4, 8)):  # 8 devices with 2 images each; an uneven split
+        chunks = list(x.split(sizes))
+        mean, var = bn.sync_batch_statistics(chunks)
+        assert_close(mean, full_mean, rtol=1e-12, atol=1e-14)
+        assert_close(var, full_var, rtol=1e-12, atol=0)
+        # the pooled sums: N = sum n_k, mean = sum(sum x) / N, var = sum(sum x^2) / N - mean^2
+        n = sum(c.numel() // 3 for c in chunks)
+        s1 = sum(c.sum(dims) for c in chunks)
+        s2 = sum(c.pow(2).sum(dims) for c in chunks)
+        assert_close(s1 / n, full_mean, rtol=1e-12, atol=1e-14)
+        assert_close(s2 / n - (s1 / n) ** 2, full_var, rtol=1e-12, atol=0)
+        out = torch.cat(bn.sync_batch_norm_train(chunks, gamma, beta))
+        assert_close(out, reference, rtol=0, atol=1e-12)
+        # each device's own statistics are not the global ones, and per-device BN is another function
+        local = [bn.batch_statistics(c) for c in chunks]
+        deviation = torch.stack([(mu - full_mean).abs().max() for mu, _ in local]).max().item()
+        if len(set(sizes)) == 1:
+            t.record("device_mean_deviation", deviation)  # 8 devices x 3 channels, each mean of 32 values
+        assert deviation > 0.05
+        per_device = torch.cat([F.batch_norm(c, None, None, gamma, beta, training=True) for c in chunks])
+        assert (per_device - reference).abs().max() > 0.05
+        mean_of_vars = torch.stack([v for _, v in local]).mean(0)
+        assert (mean_of_vars - full_var).abs().max() > 1e-3  # misses the spread of the device means
+        if len(set(sizes)) > 1:
+            unweighted = torch.stack([mu for mu, _ in local]).mean(0)
+            assert (unweighted - full_mean).abs().max() > 1e-3
+    # why devices share means and variances rather than sums of x and x^2: in float32, with a mean of 1000 and
+    # a variance of 4, sum(x^2)/N - mean^2 cancels ~1e6 against ~1e6 and keeps only a few correct digits
+    shifted = [c.to(torch.float32) + 1000 for c in x.split(2)]
+    n = 16 * 4 * 4
+    s1, s2 = sum(c.sum(dims) for c in shifted), sum(c.pow(2).sum(dims) for c in shifted)
+    err_sums = t.record("f32_sums_error", ((s2 / n - (s1 / n) ** 2).double() - full_var).abs().max().item())
+    err_stats = t.record("f32_stats_error",
+                         (bn.sync_batch_statistics(shifted)[1].double() - full_var).abs().max().item())
+    assert err_sums > 1e-2 and err_stats < 1e-4  # seeds 0-9: 0.099 - 0.31 against 6e-6 - 1.8e-5
+

@@ -1,10 +1,11 @@
 """Checks for docs/*/batch_size.md. Oracles: torch DataLoader, autograd, sampling, closed forms."""
+import itertools
 import math
 
 import numpy as np
 import torch
 from torch.testing import assert_close
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from snippets import batch_size as bs
 from verify._registry import check
@@ -238,3 +239,179 @@ def steps_vs_epochs(t):
     e1, e1024 = t.record("epochs_1", epochs[1]), t.record("epochs_1024", epochs[1024])
     assert e1 < 0.5 and epochs[4] < 0.6 and e1024 > 10
     assert t.record("epochs_1024_over_1", e1024 / e1) > 25
+
+
+@check("batch_size.shuffle-permutation-per-epoch", devices=("cpu",))
+def shuffle_permutation_per_epoch(t):
+    """DataLoader(shuffle=True) draws a new permutation every epoch: each example exactly once per epoch, in a
+    new order; E epochs are E * ceil(N/B) iterations. drop_last without shuffling never shows the same tail."""
+    n, b, epochs = 10, 3, 4
+    data = TensorDataset(torch.arange(n))
+    loader = DataLoader(data, batch_size=b, shuffle=True, generator=t.generator(0))
+    seen = [[batch[0] for batch in loader] for _ in range(epochs)]
+    for epoch in seen:
+        assert len(epoch) == bs.iterations_per_epoch(n, b) == 4 and [len(x) for x in epoch] == [3, 3, 3, 1]
+        assert torch.equal(torch.cat(epoch).sort().values, torch.arange(n))  # a permutation: each index once
+    orders = {tuple(torch.cat(epoch).tolist()) for epoch in seen}
+    assert len(orders) >= 3  # a repeated order has probability 1/10! per pair of epochs
+    assert sum(len(epoch) for epoch in seen) == epochs * bs.iterations_per_epoch(n, b) == 16
+    # without shuffling, every epoch is the same order 0, 1, ..., N-1
+    plain = [torch.cat([batch[0] for batch in DataLoader(data, batch_size=b)]) for _ in range(2)]
+    assert all(torch.equal(p, torch.arange(n)) for p in plain)
+    # drop_last=True, shuffle=False: the last N mod B = 1 example (index 9) is never trained on, in any epoch
+    fixed = DataLoader(data, batch_size=b, drop_last=True)
+    never = set(range(n)) - {i for _ in range(30) for batch in fixed for i in batch[0].tolist()}
+    assert never == {9} and len(fixed) == bs.iterations_per_epoch(n, b, drop_last=True) == 3
+    # with shuffling, each epoch drops a different random example, and over 30 epochs every example is seen
+    # (a given example is dropped in all 30 epochs with probability 0.1^30)
+    shuffled = DataLoader(data, batch_size=b, drop_last=True, shuffle=True, generator=t.generator(1))
+    per_epoch = [torch.cat([batch[0] for batch in shuffled]) for _ in range(30)]
+    assert all(len(e) == 9 and len(set(e.tolist())) == 9 for e in per_epoch)
+    assert set(torch.cat(per_epoch).tolist()) == set(range(n))
+
+
+@check("batch_size.with-replacement-coverage", devices=("cpu",), kind="statistical")
+def with_replacement_coverage(t):
+    """N draws with replacement see on average 1 - (1 - 1/N)^N of the examples (about 63 %), not all of them."""
+    n, k = 100, 2000
+    sampler = RandomSampler(range(n), replacement=True, num_samples=n * k, generator=t.generator(2))
+    draws = torch.tensor(list(sampler)).view(k, n)
+    seen = torch.zeros(k, n).scatter_(1, draws, 1.0).mean(1).double()  # share of distinct examples per "epoch"
+    mean, se = seen.mean().item(), seen.std().item() / math.sqrt(k)
+    expected = t.record("expected_100", bs.fraction_seen_with_replacement(n, n))
+    t.record("measured_100", mean)
+    assert abs(mean - expected) <= 6 * se, (mean, expected, se)
+    for wrong in (1.0, (1 - 1 / n) ** n, 0.5):  # "an epoch sees everything", the share MISSED, a coin flip
+        assert abs(mean - wrong) > 6 * se
+    # exact oracle: enumerate every sequence of draws for small N
+    for small_n, m in ((3, 3), (4, 2), (5, 4)):
+        seqs = list(itertools.product(range(small_n), repeat=m))
+        exact = sum(len(set(s)) for s in seqs) / (len(seqs) * small_n)
+        assert math.isclose(bs.fraction_seen_with_replacement(small_n, m), exact, rel_tol=1e-12)
+    assert math.isclose(bs.fraction_seen_with_replacement(3, 3), 19 / 27, rel_tol=1e-12)
+    # the limit 1 - 1/e, and a shuffled epoch (a permutation) that sees everything
+    limit = t.record("limit", 1 - math.exp(-1))
+    assert abs(bs.fraction_seen_with_replacement(10 ** 6, 10 ** 6) - limit) < 1e-6
+    epoch = torch.cat([b[0] for b in DataLoader(TensorDataset(torch.arange(n)), batch_size=7, shuffle=True,
+                                                generator=t.generator(3))])
+    assert len(set(epoch.tolist())) == n
+
+
+def _softmax_regression(t, n=1024, classes=4, d=5):
+    """Four Gaussian classes (means 2 apart) and per-example gradients of a linear softmax model at random W."""
+    g = t.generator(4)
+    labels = torch.arange(n) // (n // classes)  # sorted by class, as data often arrive
+    means = 2 * torch.randn(classes, d, generator=g, dtype=torch.float64)
+    x = means[labels] + torch.randn(n, d, generator=g, dtype=torch.float64)
+    w = 0.1 * torch.randn(d, classes, generator=g, dtype=torch.float64)
+    p = torch.softmax(x @ w, dim=1)
+    per_example = (x[:, :, None] * (p - torch.nn.functional.one_hot(labels, classes))[:, None, :]).reshape(n, -1)
+    leaf = w.clone().requires_grad_(True)  # oracle for the closed form x (p - e_y)^T: autograd on the mean loss
+    torch.nn.functional.cross_entropy(x @ leaf, labels).backward()
+    assert_close(per_example.mean(0), leaf.grad.reshape(-1), rtol=1e-12, atol=1e-15)
+    return per_example
+
+
+@check("batch_size.sorted-batches-noisier", devices=("cpu",))
+def sorted_batches_noisier(t):
+    """On data sorted by class, each batch gradient is far from the full gradient (much farther than a random
+    batch's), although the mean over the epoch is still exactly the full gradient."""
+    grads = _softmax_regression(t)
+    n, b = grads.shape[0], 64
+    g_full = grads.mean(0)
+    batches = grads.view(n // b, b, -1).mean(1)  # consecutive batches of the sorted data: one class each
+    assert_close(batches.mean(0), g_full, rtol=1e-12, atol=1e-15)  # the epoch as a whole is unbiased
+    sorted_err = (batches - g_full).pow(2).sum(1).mean().item()
+    random_err = bs.minibatch_gradient_noise(grads, b).item()  # E||g_B - g||^2 for a uniformly random batch
+    ratio = t.record("sorted_over_random", sorted_err / random_err)
+    assert ratio > 10  # seeds 0-29: 42-57
+    # a random permutation brings the batch errors back to the random-batch level (16 batches: a loose band)
+    perm = torch.randperm(n, generator=t.generator(5))
+    shuffled = grads[perm].view(n // b, b, -1).mean(1)
+    assert (shuffled - g_full).pow(2).sum(1).mean().item() < 3 * random_err
+
+
+def _tiny_net_grads(x, y, net, idx):
+    """Gradient (flattened) of the mean squared error over the examples idx, by autograd."""
+    net.zero_grad()
+    torch.nn.functional.mse_loss(net(x[list(idx)]).squeeze(1), y[list(idx)]).backward()
+    return torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+
+
+@check("batch_size.minibatch-gradient-unbiased", devices=("cpu",))
+def minibatch_gradient_unbiased(t):
+    """Averaged over every batch of size B, the mini-batch gradient is exactly the full gradient (any model whose
+    loss is a mean of per-example losses); its squared norm overshoots by exactly the noise; BatchNorm breaks it."""
+    n, b = 10, 3
+    x = torch.randn(n, 3, generator=t.generator(6), dtype=torch.float64)
+    y = torch.randn(n, generator=t.generator(7), dtype=torch.float64)
+    t.seed_modules(8)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+    full = _tiny_net_grads(x, y, net, range(n))
+    subsets = list(itertools.combinations(range(n), b))  # all 120 batches without replacement
+    g = torch.stack([_tiny_net_grads(x, y, net, s) for s in subsets])
+    assert_close(g.mean(0), full, rtol=1e-12, atol=1e-15)
+    per_example = torch.stack([_tiny_net_grads(x, y, net, [i]) for i in range(n)])
+    # E||g_B||^2 = ||g||^2 + E||g_B - g||^2: the squared norm of a batch gradient is biased upwards
+    excess = g.pow(2).sum(1).mean() - full.pow(2).sum()
+    assert_close(excess, bs.minibatch_gradient_noise(per_example, b), rtol=1e-10, atol=0)
+    t.record("norm_excess_over_norm", excess / full.pow(2).sum())
+    assert excess > 1e-3 * full.pow(2).sum()
+    # with replacement (all 100 ordered pairs): still unbiased, and the noise is tr(Sigma)/B, no correction
+    pairs = torch.stack([_tiny_net_grads(x, y, net, s) for s in itertools.product(range(n), repeat=2)])
+    assert_close(pairs.mean(0), full, rtol=1e-12, atol=1e-15)
+    trace_sigma = (per_example - full).pow(2).sum(1).mean()
+    assert_close((pairs - full).pow(2).sum(1).mean(), trace_sigma / 2, rtol=1e-10, atol=0)
+    # BatchNorm (train mode) makes each example's loss depend on its batch mates: the average is no longer g
+    t.seed_modules(9)
+    bn_net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(),
+                                 torch.nn.Linear(4, 1)).double()
+    bn_full = _tiny_net_grads(x, y, bn_net, range(n))
+    bn_mean = torch.stack([_tiny_net_grads(x, y, bn_net, s) for s in subsets]).mean(0)
+    bias = t.record("bn_bias_rel", (bn_mean - bn_full).norm() / bn_full.norm())
+    assert bias > 0.05
+
+
+@check("batch_size.linear-scaling-first-order", devices=("cpu",))
+def linear_scaling_first_order(t):
+    """One step with k*lr on k batches equals k steps with lr on them up to O(lr^2); keeping lr is off by O(lr).
+    On the quadratic, (k lr, k B) keeps SGD's noise floor up to the factor (2 - lr a)/(2 - k lr a)."""
+    g = t.generator(10)
+    x = torch.randn(64, 5, generator=g, dtype=torch.float64)
+    y = (torch.rand(64, generator=g, dtype=torch.float64) < torch.sigmoid(x @ torch.randn(5, generator=g,
+                                                                                          dtype=torch.float64))).double()
+    w0 = torch.randn(5, generator=g, dtype=torch.float64)
+    k = 4
+
+    def grad(w, idx):  # logistic regression, by autograd
+        w = w.clone().requires_grad_(True)
+        torch.nn.functional.binary_cross_entropy_with_logits(x[idx] @ w, y[idx]).backward()
+        return w.grad
+
+    def gaps(lr):
+        w = w0
+        for i in range(k):  # k small steps, batch i of 16
+            w = w - lr * grad(w, slice(16 * i, 16 * i + 16))
+        big = grad(w0, slice(0, 64))  # one step on the union of the k batches
+        return (w - (w0 - k * lr * big)).norm().item(), (w - (w0 - lr * big)).norm().item()
+    (lin_1, keep_1), (lin_2, keep_2) = gaps(0.02), gaps(0.01)
+    lin, keep = t.record("scaled_ratio", lin_1 / lin_2), t.record("unscaled_ratio", keep_1 / keep_2)
+    assert 3.8 < lin < 4.2 and 1.9 < keep < 2.1  # second order vs first order in lr
+    t.record("scaled_over_unscaled", lin_2 / keep_2)
+    assert lin_2 < 0.05 * keep_2
+    # the noise floor of SGD on a x^2 / 2 (per-example noise s) under (lr, B) -> (k lr, k B)
+    a, s, lr, b = 2.0, 0.5, 0.01, 4
+    for m in (2, 8, 32):
+        ratio = bs.sgd_noise_floor(m * lr, m * b, a, s) / bs.sgd_noise_floor(lr, b, a, s)
+        assert math.isclose(ratio, (2 - lr * a) / (2 - m * lr * a), rel_tol=1e-12)
+        assert math.isclose(bs.sgd_noise_floor(lr, m * b, a, s) / bs.sgd_noise_floor(lr, b, a, s), 1 / m,
+                            rel_tol=1e-12)  # keeping lr divides the noise by k, and the progress per example too
+    t.record("floor_ratio_k8", bs.sgd_noise_floor(8 * lr, 8 * b, a, s) / bs.sgd_noise_floor(lr, b, a, s))
+    t.record("floor_ratio_k32", bs.sgd_noise_floor(32 * lr, 32 * b, a, s) / bs.sgd_noise_floor(lr, b, a, s))
+    # the rule ends at the stability limit: k lr a >= 2 is refused (k = 100 here)
+    try:
+        bs.sgd_noise_floor(100 * lr, 100 * b, a, s)
+    except ValueError as e:
+        assert "lr must be < 2/curvature" in str(e)
+    else:
+        raise AssertionError("k lr a = 2 was accepted")

@@ -426,3 +426,47 @@ def orthogonal_matrices_are_haar(t):
     plain = torch.stack([torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))[0][0, 0]
                          for _ in range(200)])
     assert abs(plain.mean().item()) > 6 * math.sqrt(1 / n / 200)  # the sign-unfixed QR is rejected
+
+
+@check("gradients.clip-norm-is-global", dtypes=("float32", "float64"))
+def clip_norm_is_global(t):
+    """clip_grad_norm_ measures ONE norm over all parameters, sqrt(sum ||g_i||^2), returns it (before clipping) and
+    scales every gradient by the same factor; clipping each tensor on its own is different. Value clipping bounds
+    each entry, not the norm: n entries clipped to c can still have norm c sqrt(n)."""
+    shapes = [(4, 3), (3,), (5,)]
+    scales = (10.0, 0.1, 3.0)  # two big layers, one small: each big one alone is above max_norm
+    grads = [s * t.randn(*shape, stream=i) for i, (shape, s) in enumerate(zip(shapes, scales))]
+    params = [nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    returned = nn.utils.clip_grad_norm_(params, max_norm=1.0)
+    flat = torch.cat([g.flatten() for g in grads])
+    tol = t.tol(f64=1e-12, f32=1e-6)  # float32: norms of 20 entries, a few ulps
+    assert_close(returned, torch.linalg.vector_norm(flat), rtol=tol, atol=0)    # the norm of the concatenation
+    assert_close(returned, torch.stack([g.norm() for g in grads]).norm(), rtol=tol, atol=0)
+    assert returned > 10  # the pre-clipping norm, not the threshold
+    factors = torch.stack([(p.grad.norm() / g.norm()) for p, g in zip(params, grads)])
+    assert_close(factors, torch.full_like(factors, 1 / (returned.item() + 1e-6)), rtol=tol, atol=0)  # one factor
+    # the plausible wrong version, each tensor clipped to max_norm by itself: the small layer is left alone
+    # and the big one cut, so the joint direction turns, and the joint norm exceeds max_norm
+    per_tensor = [gr.clip_by_global_norm([g], 1.0)[0][0] for g in grads]
+    joint = torch.cat([g.flatten() for g in per_tensor])
+    assert joint.norm() > 1.3  # two tensors at norm 1 each: about sqrt(2)
+    cos = F.cosine_similarity(joint, flat, dim=0).item()
+    assert cos < 1 - 1e-3
+    t.record("per_tensor_cosine", cos)
+    # infinity norm: the largest |entry|
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    assert_close(nn.utils.clip_grad_norm_(params, 1.0, norm_type=float("inf")), flat.abs().max(), rtol=tol, atol=0)
+    # clipping by value: 100 entries of size >= 2 clipped at 1 have norm sqrt(100) = 10 = 10 x the threshold
+    big = 2 + t.rand(100)
+    big = big * torch.where(t.rand(100, stream=1) < 0.5, -1.0, 1.0).to(big)
+    p = nn.Parameter(torch.zeros_like(big))
+    p.grad = big.clone()
+    nn.utils.clip_grad_value_([p], clip_value=1.0)
+    (mine,) = gr.clip_by_value([big], 1.0)
+    assert torch.equal(mine, p.grad) and torch.equal(mine.abs(), torch.ones_like(mine))
+    assert_close(mine.norm(), t.put(10.0), rtol=tol, atol=0)
+    t.record("value_clipped_norm", mine.norm())
+

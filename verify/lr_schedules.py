@@ -5,10 +5,13 @@ quoted from the tf.compat.v1.train API pages and evaluated with numpy, closed fo
 """
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from pytest import approx
+from torch.testing import assert_close
 from torch.optim import lr_scheduler as sched
 
 from snippets import lr_schedules as lrs
@@ -247,3 +250,322 @@ def cosine_matches_torch(t):
     assert (tf[T:] == alpha * lr).all()                # TF clamps global_step at decay_steps
     assert (np.diff(torch_[T:]) > 0).all() and abs(torch_[2 * T] - lr) < 1e-12  # torch climbs back up by 2T
     assert lrs.cosine_decay(lr, T, T) == 0.0 and lrs.cosine_decay(lr, T // 2, T) == 0.5 * lr  # default alpha = 0
+
+
+# ---------------------------------------------------------------- warm-up
+@check("lr_schedules.adam-early-variance", kind="statistical")
+def adam_early_variance(t):
+    """Adam's adaptive factor 1/sqrt(v_hat_t) for N(0, s^2) gradients: s/sqrt(v_hat_t) ~ sqrt(t / chi2_t) when beta2 is
+    near 1, with variance t/(t-2) - E^2 (infinite for t <= 2), falling like 1/(2t): large in the first steps."""
+    n, s, b2 = 20_000, 3.0, 0.999     # 20 000 coordinates = 20 000 independent runs of torch.optim.Adam
+    p = torch.nn.Parameter(torch.zeros(n, dtype=t.dtype, device=t.device))
+    adam = torch.optim.Adam([p], lr=1e-3, betas=(0.9, b2))
+    grads = s * t.randn(100, n)
+    variances = {}
+    for step in range(1, 101):
+        p.grad = grads[step - 1].clone()
+        adam.step()
+        if step not in (10, 100):
+            continue
+        # v_hat = v / (1 - b2^t); psi = s / sqrt(v_hat) is scale-free (s drops out)
+        psi = (s * math.sqrt(1 - b2 ** step) / adam.state[p]["exp_avg_sq"].sqrt()).double().cpu()
+        assert torch.isfinite(psi).all()
+        # closed forms for v_hat = s^2 chi2_t / t (equal weights; b2 = 0.999 weights differ by < 10 % over 100 steps,
+        # a second-order effect below 1e-4 relative): E[chi_t^-1] = Gamma((t-1)/2) / (sqrt(2) Gamma(t/2)),
+        # E[chi_t^-2] = 1/(t-2), E[chi_t^-4] = 1/((t-2)(t-4))
+        e1 = math.sqrt(step / 2) * math.exp(math.lgamma((step - 1) / 2) - math.lgamma(step / 2))
+        e2, e4 = step / (step - 2), step ** 2 / ((step - 2) * (step - 4))
+        var = e2 - e1 ** 2
+        assert abs(psi.mean().item() - e1) < 6 * math.sqrt(var / n)
+        assert abs(psi.pow(2).mean().item() - e2) < 6 * math.sqrt((e4 - e2 ** 2) / n)
+        # the wrong belief "v_hat is the true second moment from the first step" means psi = 1, variance 0:
+        # E[psi^2] - 1 = 2/(t-2) is 49 (t = 10) and 20 (t = 100) standard errors away
+        se2 = math.sqrt((e4 - e2 ** 2) / n)
+        assert abs(psi.pow(2).mean().item() - 1) > 6 * se2
+        assert t.record(f"wrong_se_{step}", (e2 - 1) / se2) > 12
+        variances[step] = t.record(f"var_{step}", var)
+        t.record(f"sd_{step}", math.sqrt(var))
+        t.record(f"mean_{step}", e1)
+    assert round(variances[10], 3) == 0.076 and round(variances[100], 4) == 0.0052
+    assert round(math.sqrt(variances[10]), 2) == 0.27 and round(math.sqrt(variances[100]), 3) == 0.072
+    assert 0.9 < variances[100] * 2 * 100 < 1.1 and variances[10] > 10 * variances[100]  # ~ 1/(2t)
+
+
+@check("lr_schedules.radam-rectifier-is-warmup", devices=("cpu",))
+def radam_rectifier_is_warmup(t):
+    """torch.optim.RAdam takes plain momentum steps for t <= 5, then Adam's step times r_t, which climbs from
+    0.026 towards 1 over thousands of steps: a built-in warm-up."""
+    b1, b2, lr, eps = 0.9, 0.999, 0.01, 1e-12
+    grads = 1000 * t.randn(40, 3)                  # large gradients: an un-adapted step would be huge
+    ps = [torch.nn.Parameter(torch.zeros(3, dtype=t.dtype)) for _ in range(2)]
+    radam = torch.optim.RAdam([ps[0]], lr=lr, betas=(b1, b2), eps=eps)
+    adam = torch.optim.Adam([ps[1]], lr=lr, betas=(b1, b2), eps=eps)
+    m = torch.zeros(3, dtype=t.dtype)
+    for k, g in enumerate(grads, start=1):
+        for q in ps:           # the update does not depend on the parameter (no weight decay): start each step
+            with torch.no_grad():  # from 0, so the parameter after the step *is* the step, without the rounding
+                q.zero_()          # of a difference of two large parameters
+            q.grad = g.clone()
+        radam.step()
+        adam.step()
+        d_radam, d_adam = (q.detach().clone() for q in ps)
+        m = b1 * m + (1 - b1) * g
+        r = lrs.radam_rectifier(k, b2)
+        if k <= 5:   # rho_t <= 5: SGD with momentum, lr * m_hat, scaled like the gradient (here ~1000 lr)
+            assert r is None
+            assert_close(-d_radam, lr * m / (1 - b1 ** k), rtol=1e-12, atol=0)
+        else:        # Adam's step times the rectifier (eps = 1e-12 against |g| ~ 1e3: negligible)
+            assert r is not None and 0 < r < 1
+            assert_close(d_radam, r * d_adam, rtol=1e-12, atol=0)
+    # the oracle for r_t itself: Liu et al.'s closed form, rho_t ~ number of averaged squared gradients
+    rho_inf = 2 / (1 - b2) - 1
+    for k in (6, 100, 1000):
+        rho = rho_inf - 2 * k * b2 ** k / (1 - b2 ** k)
+        want = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+        assert abs(lrs.radam_rectifier(k, b2) - want) < 1e-15 and abs(rho - k) < 0.2 * k
+    rect = [lrs.radam_rectifier(k, b2) for k in range(6, 6000)]
+    assert all(b > a for a, b in zip(rect, rect[1:]))  # strictly rising: a warm-up
+    assert round(t.record("r_6", rect[0]), 3) == 0.026
+    half = t.record("steps_to_half", 6 + next(i for i, r in enumerate(rect) if r >= 0.5))
+    ninety = t.record("steps_to_90", 6 + next(i for i, r in enumerate(rect) if r >= 0.9))
+    assert 500 < half < 600 and 2500 < ninety < 3500
+
+
+def _least_squares_batches(t, n=256, d=8, k=8, noise=0.5):
+    x = t.randn(n, d) * torch.linspace(0.3, 3, d, dtype=t.dtype, device=t.device)
+    y = x @ t.randn(d, stream=1) + noise * t.randn(n, stream=2)
+    limit = 2 / torch.linalg.eigvalsh(x.T @ x / n).max().item()  # SGD on the full loss diverges above this
+    return x, y, limit
+
+
+@check("lr_schedules.linear-scaling-first-order", devices=("cpu",))
+def linear_scaling_first_order(t):
+    """k SGD steps on batches of B at rate eta = one step on the union (kB) at rate k eta, up to O(eta^2)
+    (Goyal et al. 2017, sec. 2.1); the sqrt(k) rule is off at first order; at large eta the linear rule fails too."""
+    k = 8
+    x, y, limit = _least_squares_batches(t, k=k)
+    w0 = t.randn(x.shape[1], stream=3)
+    batches = torch.randperm(x.shape[0], generator=t.generator(4)).view(k, -1)
+
+    def grad(w, idx):  # gradient of the mean of 1/2 (x w - y)^2 over the examples idx
+        return x[idx].T @ (x[idx] @ w - y[idx]) / len(idx)
+
+    def relative_gaps(eta):
+        w = w0.clone()
+        for idx in batches:
+            w = w - eta * grad(w, idx)
+        move = (w - w0).norm()
+        big = lambda rate: w0 - rate * grad(w0, batches.flatten())  # noqa: E731
+        return ((big(k * eta) - w).norm() / move).item(), ((big(math.sqrt(k) * eta) - w).norm() / move).item()
+    gaps = [relative_gaps(f * limit / k) for f in (0.1, 0.05, 0.025)]
+    assert all(math.isfinite(a) and math.isfinite(b) for a, b in gaps)
+    for (lin1, sq1), (lin2, sq2) in zip(gaps, gaps[1:]):
+        assert 1.9 < lin1 / lin2 < 2.1        # relative gap ~ eta: the two updates agree to first order
+        assert abs(sq1 / sq2 - 1) < 0.05      # sqrt(k) rule: ~1 - 1/sqrt(8) = 0.65 off, whatever eta
+    assert all(abs(sq - (1 - 1 / math.sqrt(k))) < 0.05 for _, sq in gaps)
+    # seeds 0-49: 0.049-0.087 at k eta = 0.1 * 2/lambda_max, 0.50-1.15 at k eta = 2/lambda_max
+    small = t.record("gap_small", gaps[0][0])
+    large = t.record("gap_large", relative_gaps(limit / k)[0])
+    assert small < 0.1 and large > 0.3
+
+
+@check("lr_schedules.linear-warmup-matches-torch", devices=("cpu",))
+def linear_warmup_matches_torch(t):
+    """Goyal et al.'s gradual warm-up (eta to k eta linearly) is LinearLR(start_factor=1/k); warm-up + cosine is
+    SequentialLR(LinearLR, CosineAnnealingLR); LinearLR refuses start_factor=0."""
+    k, n, base = 32, 50, 0.1                       # B = 8192 = 32 x 256, eta = 0.1 per 256 examples
+    peak = k * base
+    warm = _rates(lambda o: sched.LinearLR(o, start_factor=1 / k, total_iters=n), peak, 2 * n)
+    closed = [base + (peak - base) * min(s, n) / n for s in range(2 * n)]    # +(k-1) eta / n per step
+    _close(warm, closed, rtol=1e-12)
+    _close([peak * lrs.linear_warmup_factor(s, n, 1 / k) for s in range(2 * n)], closed, rtol=1e-14)
+    _close(_rates(lambda o: sched.LambdaLR(o, lambda s: lrs.linear_warmup_factor(s, n, 1 / k)), peak, 2 * n),
+           closed, rtol=1e-14)
+    assert warm[0] == approx(base) and warm[n] == approx(peak) and np.allclose(np.diff(warm[:n + 1]), (peak - base) / n)
+    # the plausible slip LinearLR(start_factor=1/k) on the *small* rate would start at eta / k
+    assert abs(_rates(lambda o: sched.LinearLR(o, start_factor=1 / k, total_iters=n), base, 1)[0] - base) > 0.9 * base
+    # warm-up, then cosine to 0 at step T: the two chained torch schedulers
+    w, total = 10, 60
+    chained = _rates(lambda o: sched.SequentialLR(o, [sched.LinearLR(o, start_factor=0.01, total_iters=w),
+                                                      sched.CosineAnnealingLR(o, T_max=total - w)],
+                                                  milestones=[w]), 1.0, total + 1)
+    _close(chained, [lrs.warmup_cosine(s, 1.0, w, total) for s in range(total + 1)], rtol=1e-12, atol=1e-15)
+    doc = [0.01 + 0.99 * s / w if s < w else 0.5 * (1 + math.cos(math.pi * (s - w) / (total - w)))
+           for s in range(total + 1)]
+    _close(chained, doc, rtol=1e-12, atol=1e-15)
+    assert chained[w] == approx(1.0) and abs(chained[total]) < 1e-15
+    # with a floor eta_min the cosine ends there, and warmup_cosine holds it after total_steps
+    floored = _rates(lambda o: sched.SequentialLR(o, [sched.LinearLR(o, start_factor=0.2, total_iters=w),
+                                                      sched.CosineAnnealingLR(o, T_max=total - w, eta_min=0.1)],
+                                                  milestones=[w]), 1.0, total + 1)
+    _close(floored, [lrs.warmup_cosine(s, 1.0, w, total, start_factor=0.2, eta_min=0.1) for s in range(total + 1)],
+           rtol=1e-12)
+    assert lrs.warmup_cosine(total + 7, 1.0, w, total, eta_min=0.1) == approx(0.1)
+    # a warm-up from exactly 0 is not a LinearLR: torch raises; LambdaLR can do it (its first step is then wasted)
+    with pytest.raises(ValueError, match="greater than 0"):
+        sched.LinearLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), start_factor=0.0)
+    assert _rates(lambda o: sched.LambdaLR(o, lambda s: lrs.linear_warmup_factor(s, n, 0.0)), 1.0, 1)[0] == 0.0
+
+
+# ---------------------------------------------------------------- one-cycle and the range test
+@check("lr_schedules.one-cycle-boundaries", devices=("cpu",))
+def one_cycle_boundaries(t):
+    """OneCycleLR: lr = max_lr/25 at step 0, max_lr at step pct*T - 1, max_lr/(25*1e4) at step T - 1; momentum
+    0.95 -> 0.85 -> 0.95; a step beyond T raises."""
+    for max_lr, total, pct in ((1.0, 100, 0.3), (0.4, 1000, 0.25), (3.0, 37, 0.5)):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=max_lr, momentum=0.9)
+        scheduler = sched.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=pct)
+        rates, moms = [], []
+        for _ in range(total):
+            rates.append(opt.param_groups[0]["lr"])
+            moms.append(opt.param_groups[0]["momentum"])
+            opt.step()
+            scheduler.step()
+        mine = [lrs.one_cycle(s, max_lr, total, pct) for s in range(total)]
+        _close(rates, [r for r, _ in mine], rtol=1e-12)
+        _close(moms, [m for _, m in mine], rtol=1e-12)
+        peak = pct * total - 1
+        if peak == int(peak):  # the closed-form boundaries
+            assert rates[int(peak)] == approx(max_lr) and moms[int(peak)] == approx(0.85)
+            assert rates[int(peak) + 1] < max_lr  # the peak is at pct*T - 1, not at pct*T
+        assert rates[0] == approx(max_lr / 25) and moms[0] == approx(0.95)
+        assert rates[-1] == approx(max_lr / 25 / 1e4) and moms[-1] == approx(0.95)
+        assert rates[-1] < 1e-3 * rates[0]  # "back to the initial rate" is wrong: 10^4 times below it
+        with pytest.raises(ValueError, match="Tried to step"):
+            scheduler.step()
+    # with Adam, cycle_momentum cycles beta1 (the first of the betas) instead of momentum
+    adam = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = sched.OneCycleLR(adam, max_lr=1.0, total_steps=100)
+    assert adam.param_groups[0]["betas"] == (0.95, 0.999)
+    for _ in range(29):
+        adam.step()
+        scheduler.step()
+    assert adam.param_groups[0]["betas"][0] == approx(0.85) and adam.param_groups[0]["lr"] == approx(1.0)
+    # non-default divisors and momenta, against torch
+    kw = dict(div_factor=10.0, final_div_factor=100.0, base_momentum=0.8, max_momentum=0.9)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=2.0, momentum=0.9)
+    scheduler = sched.OneCycleLR(opt, max_lr=2.0, total_steps=50, pct_start=0.4, **kw)
+    for s in range(50):
+        want = lrs.one_cycle(s, 2.0, 50, 0.4, **kw)
+        assert opt.param_groups[0]["lr"] == approx(want[0], rel=1e-12)
+        assert opt.param_groups[0]["momentum"] == approx(want[1], rel=1e-12)
+        opt.step()
+        scheduler.step()
+    assert lrs.one_cycle(0, 2.0, 50, 0.4, **kw)[0] == approx(0.2) and lrs.one_cycle(49, 2.0, 50, 0.4, **kw)[0] == approx(2e-3)
+    t.record("initial", lrs.one_cycle(0, 1.0, 100)[0])
+    t.record("final", lrs.one_cycle(99, 1.0, 100)[0])
+    assert round(lrs.one_cycle(99, 1.0, 100)[0] * 1e6, 6) == 4.0
+
+
+def _range_test_run(t, batch):
+    x, y, limit = _least_squares_batches(t)
+    g = t.generator(5)
+
+    def loss_and_grad(w, k):   # the full training loss is recorded; the step uses a random mini-batch
+        idx = torch.randperm(x.shape[0], generator=g)[:batch]
+        return 0.5 * (x @ w - y).pow(2).mean(), x[idx].T @ (x[idx] @ w - y[idx]) / batch
+    rates, losses = lrs.lr_range_test(loss_and_grad, torch.zeros(x.shape[1], dtype=t.dtype), 1e-3 * limit,
+                                      10 * limit, 100)
+    assert len(rates) < 100 and np.isfinite(losses).all()  # it did stop: the loss blew up
+    return np.array(rates) / limit, np.array(losses)
+
+
+@check("lr_schedules.lr-range-test", devices=("cpu",), kind="demonstration")
+def lr_range_test(t):
+    """Demonstration: a geometric lr sweep with mini-batch SGD on least squares stops (loss > 4x its best) within
+    0.5-3x the stability limit 2/lambda_max; with the full batch the blow-up lags, and the sweep overshoots > 3x."""
+    rates, losses = _range_test_run(t, 16)
+    # seeds 0-49: stops at 0.81-2.06 x 2/lambda_max, lowest loss at 0.46-1.87 x; asserted: 0.5-3 and 0.3-stop
+    stop = t.record("stop_ratio", rates[-1])
+    best = t.record("best_ratio", rates[np.argmin(losses)])
+    t.record("stop_low", 0.5)
+    t.record("stop_high", 3)
+    assert 0.5 < stop < 3 and 0.3 < best <= stop
+    assert losses[-1] < losses[0] / 2  # the loss fell a long way before the blow-up
+    # full batch: the steep direction has converged to ~0 by the time lr passes the limit, so it takes many
+    # steps to grow back; seeds 0-49: stops at 5.7-7.6 x the limit
+    full, _ = _range_test_run(t, 256)
+    assert t.record("full_batch_stop_ratio", full[-1]) > 3
+    # the sweep itself: geometric rates from lr_min, lr_max reached at the last step, stop at 4x the best loss
+    script = [1.0, 0.5, 0.4, 1.5, 1.7, 0.1]
+    rates, losses = lrs.lr_range_test(lambda w, k: (script[k], w), torch.zeros(1), 1e-3, 1e-1, 6)
+    assert losses == [1.0, 0.5, 0.4, 1.5] and np.allclose(rates, 1e-3 * 100 ** (np.arange(4) / 5), rtol=1e-14)
+    rates, _ = lrs.lr_range_test(lambda w, k: (1.0, w), torch.zeros(1), 1e-3, 1e-1, 6)
+    assert len(rates) == 6 and rates[-1] == approx(1e-1, rel=1e-14)
+    rates, _ = lrs.lr_range_test(lambda w, k: ([1.0, float("nan")][min(k, 1)], w), torch.zeros(1), 1e-3, 1e-1, 6)
+    assert rates == [1e-3]
+
+
+# ---------------------------------------------------------------- ReduceLROnPlateau and the step order
+def _torch_plateau(metrics, lr, **kw):
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    scheduler, out = sched.ReduceLROnPlateau(opt, **kw), []
+    for m in metrics:
+        opt.step()
+        scheduler.step(m)
+        out.append(opt.param_groups[0]["lr"])
+    return out
+
+
+@check("lr_schedules.plateau-semantics", devices=("cpu",))
+def plateau_semantics(t):
+    """ReduceLROnPlateau cuts lr on the (patience+1)-th epoch without an improvement larger than the threshold
+    (relative by default), then waits `cooldown` epochs; the snippet follows torch on random metric sequences."""
+    # a flat metric with the defaults (patience 10, factor 0.1): the first cut comes 11 epochs after the best
+    flat = _torch_plateau([1.0] * 30, 0.1)
+    cut = next(i for i, r in enumerate(flat) if r < 0.1)
+    assert t.record("bad_epochs_before_cut", cut) == 11 and flat[cut] == approx(0.01)
+    assert flat == lrs.reduce_on_plateau([1.0] * 30, 0.1)
+    assert flat[10] == 0.1  # "after patience bad epochs" would already cut at the 10th: one epoch too early
+    # improvements are measured against the best value, and must exceed threshold * best (1e-4 relative): a
+    # metric creeping down by 5e-6 per epoch has moved only 5.5e-5 after 11 epochs, so it is a plateau; in
+    # 'abs' mode with threshold 1e-6 the same sequence improves at every epoch
+    creep = [1.0 - 5e-6 * i for i in range(20)]
+    assert _torch_plateau(creep, 0.1) == flat[:20] == lrs.reduce_on_plateau(creep, 0.1)
+    assert _torch_plateau(creep, 0.1, threshold=1e-6, threshold_mode="abs") == [0.1] * 20
+    # a negative metric in 'rel' mode: best * (1 - threshold) lies *above* best, so a slightly worse value counts
+    # as an improvement and the rate is never cut
+    worse = [-1.0 + 5e-5 * i / 29 for i in range(30)]  # rises (worsens) by 5e-5 in total
+    assert _torch_plateau(worse, 0.1) == [0.1] * 30 == lrs.reduce_on_plateau(worse, 0.1)
+    # cooldown and min_lr
+    kw = dict(patience=2, factor=0.5, cooldown=3, min_lr=0.02)
+    got = _torch_plateau([1.0] * 20, 0.1, **kw)
+    assert got == lrs.reduce_on_plateau([1.0] * 20, 0.1, **kw)
+    # the first cut after patience + 1 = 3 bad epochs; then 3 cooldown epochs that do not count, and 3 more bad
+    assert [i for i in range(1, 20) if got[i] < got[i - 1]] == [3, 9, 15]
+    assert got[3] == 0.05 and got[9] == 0.025 and got[15] == 0.02  # 0.0125 is clamped to min_lr
+    assert _torch_plateau([1.0] * 40, 0.1, **kw)[-1] == 0.02
+    # a cut smaller than eps (1e-8) is skipped: at lr = 5e-9 the rate stays, at eps = 1e-10 it is cut
+    assert _torch_plateau([1.0] * 5, 5e-9, patience=1) == [5e-9] * 5 == lrs.reduce_on_plateau([1.0] * 5, 5e-9, patience=1)
+    assert _torch_plateau([1.0] * 5, 5e-9, patience=1, eps=1e-10)[2] == approx(5e-10)
+    # random walks and noisy decays, random settings: the snippet equals torch epoch by epoch
+    rng = t.rng(1)
+    for trial in range(60):
+        metrics = (np.cumsum(rng.normal(0, 1, 40)) if trial % 2 else
+                   1 / (1 + np.arange(40)) + rng.choice([0.0, 1e-5, 1e-3], 40)).tolist()
+        kw = dict(factor=float(rng.choice([0.1, 0.5])), patience=int(rng.integers(0, 5)),
+                  threshold=float(rng.choice([0.0, 1e-4, 1e-2])), threshold_mode=str(rng.choice(["rel", "abs"])),
+                  cooldown=int(rng.integers(0, 3)), min_lr=float(rng.choice([0.0, 1e-3])))
+        assert lrs.reduce_on_plateau(metrics, 0.1, **kw) == _torch_plateau(metrics, 0.1, **kw)
+
+
+@check("lr_schedules.step-order-skips-first-value", devices=("cpu",))
+def step_order_skips_first_value(t):
+    """scheduler.step() before optimizer.step() makes torch warn and the optimizer never uses the first rate:
+    every value comes one step early."""
+    warmup = lambda o: sched.LinearLR(o, start_factor=0.1, total_iters=5)  # noqa: E731
+    closed = [0.1 + 0.9 * min(s, 5) / 5 for s in range(12)]                 # 0.1, 0.28, 0.46, ...
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                     # the right order warns about nothing
+        right = lrs.torch_schedule(warmup, 1.0, 11)
+    with pytest.warns(UserWarning, match="skipping the first value of the learning rate schedule"):
+        wrong = lrs.torch_schedule(warmup, 1.0, 11, scheduler_first=True)
+    _close(right, closed[:11], rtol=1e-12)
+    _close(wrong, closed[1:], rtol=1e-12)                                  # shifted: 0.1 is never used
+    assert t.record("wrong_first", wrong[0]) == approx(0.28)
+    # a step decay comes one step early: MultiStepLR(milestones=[3]) halves from the 3rd step instead of the 4th
+    steps = lambda first: lrs.torch_schedule(lambda o: sched.MultiStepLR(o, [3], 0.5), 1.0, 6,  # noqa: E731
+                                             scheduler_first=first)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert steps(False) == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5] and steps(True) == [1.0, 1.0, 0.5, 0.5, 0.5, 0.5]

@@ -584,3 +584,264 @@ def adam_can_fail(t):
     assert (ends[True] < -0.9).all() and round(worst_ams.item(), 2) == -0.98
 
 
+
+
+# ---------------------------------------------------------------- AdamW: decay times lr
+def _zero_grad_decay(t, make, steps, schedule=None):
+    """Run an optimizer on a parameter of ones with zero gradients: what remains is the weight decay alone."""
+    p = torch.nn.Parameter(torch.ones(3, dtype=t.dtype, device=t.device))
+    o = make([p])
+    s = torch.optim.lr_scheduler.LambdaLR(o, schedule) if schedule else None
+    for _ in range(steps):
+        p.grad = torch.zeros_like(p)
+        o.step()
+        if s:
+            s.step()
+    return p.detach()[0].item()
+
+
+@check("optimizers.adamw-decay-times-lr")
+def adamw_decay_times_lr(t):
+    """torch.optim.AdamW shrinks theta by (1 - lr * weight_decay) per step: the decay is multiplied by lr, so the
+    defaults (1e-3, 1e-2) shrink by 1e-5 per step, not by 1e-2; "theta - lambda theta" is rejected."""
+    for lr, wd in ((0.05, 0.1), (0.01, 0.5)):
+        assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, lr=lr, weight_decay=wd) <= MATCH_RTOL
+    assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, torch_hyper={}) <= MATCH_RTOL  # same defaults
+    defaults = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))]).defaults
+    assert (defaults["lr"], defaults["weight_decay"]) == (1e-3, 1e-2)
+
+    def decay_without_lr(param, grad, state, lr, weight_decay):  # the misquote: theta <- theta - lambda theta
+        return opt.adam_step(param * (1 - weight_decay), grad, state, lr=lr)
+    assert _gap_to_torch(t, decay_without_lr, torch.optim.AdamW, lr=0.05, weight_decay=0.1) > 0.1
+    # with zero gradients Adam's direction is 0 / (0 + eps) = 0 and only the decay acts: (1 - lr wd)^T
+    steps = 500
+    kept = _zero_grad_decay(t, lambda ps: torch.optim.AdamW(ps), steps)
+    assert math.isclose(kept, (1 - 1e-3 * 1e-2) ** steps, rel_tol=t.tol(f64=1e-12, f32=1e-5))
+    assert round(t.record("kept_500", kept), 4) == 0.9950
+    misquote = t.record("misquote_kept_500", (1 - 1e-2) ** steps)  # what "theta - lambda theta" would leave
+    assert misquote < 1e-2 and abs(kept - misquote) > 0.9
+    t.record("time_constant", 1 / (1e-3 * 1e-2))                     # steps for the weights to shrink by e
+    # under a schedule the decay follows the current lr: halving lr every 50 steps, prod (1 - lr_t wd)
+    half = lambda s: 0.5 ** (s // 50)  # noqa: E731
+    kept = _zero_grad_decay(t, lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1), 200, half)
+    assert math.isclose(kept, math.prod(1 - 0.01 * half(s) * 0.1 for s in range(200)),
+                        rel_tol=t.tol(f64=1e-12, f32=1e-5))
+
+
+@check("optimizers.adamw-paper-form")
+def adamw_paper_form(t):
+    """Loshchilov & Hutter's theta <- theta - eta_t (alpha * direction + lambda theta) is torch's AdamW with
+    lr = alpha eta_t and weight_decay = lambda / alpha; retuning alpha at a fixed weight_decay changes the decay."""
+    alpha, lam, steps = 0.05, 0.005, 40
+    eta = lambda s: 0.5 * (1 + math.cos(math.pi * s / steps))  # noqa: E731  the schedule multiplier eta_t
+    grad, start = _least_squares(t, steps)
+    p = torch.nn.Parameter(start.clone())
+    adamw = torch.optim.AdamW([p], lr=alpha, weight_decay=lam / alpha)
+    schedule = torch.optim.lr_scheduler.LambdaLR(adamw, eta)
+    theta, state, gaps = start.clone(), {}, []
+    for k in range(steps):
+        p.grad = grad(p.detach(), k)
+        adamw.step()
+        schedule.step()
+        # Algorithm 2, line 12: Adam's step with rate alpha eta_t, then the decay eta_t lambda theta_{t-1}
+        theta = opt.adam_step(theta, grad(theta, k), state, lr=alpha * eta(k)) - eta(k) * lam * theta
+        gaps.append((theta - p.detach()).norm() / p.detach().norm())
+    gap = torch.stack(gaps).max()
+    assert torch.isfinite(gap) and gap <= MATCH_RTOL
+    # the coupling: with weight_decay fixed, doubling torch's lr doubles the decay per step; the paper's
+    # lambda does not move when alpha is retuned (zero gradients isolate the decay)
+    base = _zero_grad_decay(t, lambda ps: torch.optim.AdamW(ps, lr=alpha, weight_decay=lam / alpha), 100)
+    doubled = _zero_grad_decay(t, lambda ps: torch.optim.AdamW(ps, lr=2 * alpha, weight_decay=lam / alpha), 100)
+    tol = t.tol(f64=1e-12, f32=1e-5)
+    assert math.isclose(base, (1 - lam) ** 100, rel_tol=tol)
+    assert math.isclose(doubled, (1 - 2 * lam) ** 100, rel_tol=tol)
+    assert math.isclose(t.record("doubled_over_base", doubled / base), ((1 - 2 * lam) / (1 - lam)) ** 100, rel_tol=tol)
+    assert doubled < 0.7 * base
+
+
+# ---------------------------------------------------------------- EMA of the weights
+def _bn_net(t):
+    t.seed_modules()
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    return net.to(t.device, t.dtype)
+
+
+def _train_with_emas(t, steps=30, decay=0.9):
+    """SGD on a small BN regression net, with two AveragedModel EMAs (buffers copied / averaged) and the snippet."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    net = _bn_net(t)
+    x, y = 2 * t.randn(64, 4) + 1, t.randn(64, 1, stream=1)
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay))
+    ema_buffers = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    at_start = [q.detach().clone() for q in net.parameters()]
+    hand = hand_from_start = hand_buffers = None
+    g = t.generator(2)
+    for _ in range(steps):
+        idx = torch.randint(0, 64, (16,), generator=g).to(t.device)
+        sgd.zero_grad()
+        (net(x[idx]) - y[idx]).pow(2).mean().backward()
+        sgd.step()
+        ema.update_parameters(net)
+        ema_buffers.update_parameters(net)
+        now = [q.detach().clone() for q in net.parameters()]
+        bn = [net[1].running_mean.clone(), net[1].running_var.clone()]
+        hand = now if hand is None else opt.ema_update(hand, now, decay)  # the first update copies
+        hand_buffers = bn if hand_buffers is None else opt.ema_update(hand_buffers, bn, decay)
+        hand_from_start = opt.ema_update(at_start if hand_from_start is None else hand_from_start, now, decay)
+    return net, x, ema, ema_buffers, hand, hand_from_start, hand_buffers
+
+
+@check("optimizers.ema-matches-averagedmodel")
+def ema_matches_averagedmodel(t):
+    """ema <- decay ema + (1 - decay) theta after each step is AveragedModel(get_ema_multi_avg_fn(decay)), whose first
+    update copies the weights; by default it copies the BN buffers, with use_buffers=True it averages them."""
+    net, _, ema, ema_buffers, hand, hand_from_start, hand_buffers = _train_with_emas(t)
+    for mine, theirs in zip(hand, ema.module.parameters()):
+        assert_close(mine, theirs.detach(), rtol=1e-12, atol=1e-14)  # lerp vs d e + (1 - d) p: rounding only
+    for mine, theirs in zip(hand, ema_buffers.module.parameters()):
+        assert_close(mine, theirs.detach(), rtol=1e-12, atol=1e-14)
+    # an EMA seeded with the weights at construction (not at the first update) is a different average
+    gap = max((a - b.detach()).abs().max().item() for a, b in zip(hand_from_start, ema.module.parameters()))
+    assert math.isfinite(gap) and gap > 1e-4
+    # BN buffers: copied from the model by default, averaged like the weights with use_buffers=True
+    bn, bn_avg = ema.module[1], ema_buffers.module[1]
+    assert torch.equal(bn.running_mean, net[1].running_mean) and torch.equal(bn.running_var, net[1].running_var)
+    assert_close(bn_avg.running_mean, hand_buffers[0], rtol=1e-12, atol=1e-14)
+    assert_close(bn_avg.running_var, hand_buffers[1], rtol=1e-12, atol=1e-14)
+    assert (bn_avg.running_mean - bn.running_mean).abs().max() > 1e-3
+
+
+@check("optimizers.ema-bn-statistics")
+def ema_bn_statistics(t):
+    """Neither the copied nor the averaged BN statistics are those of the EMA weights; update_bn recomputes them
+    exactly: running_mean = mean of the pre-activations, running_var = mean of the batches' unbiased variances."""
+    from torch.optim.swa_utils import update_bn
+    _, x, ema, ema_buffers, *_ = _train_with_emas(t)
+    z = ema.module[0](x).detach()                              # what BN sees under the EMA weights
+    batches = [x[i:i + 16] for i in range(0, 64, 16)]
+    true_mean = z.mean(0)
+    true_var = torch.stack([z[i:i + 16].var(0) for i in range(0, 64, 16)]).mean(0)
+    # measured over seeds 0-19: the copied statistics miss the true mean by 0.034-0.24 (max over units)
+    for model in (ema, ema_buffers):
+        miss = (model.module[1].running_mean - true_mean).abs().max().item()
+        assert math.isfinite(miss) and miss > 1e-3
+    t.record("copied_mean_miss", (ema.module[1].running_mean - true_mean).abs().max())
+    update_bn(batches, ema)                                    # one pass over the data, momentum None
+    assert_close(ema.module[1].running_mean, true_mean, rtol=1e-12, atol=1e-14)
+    assert_close(ema.module[1].running_var, true_var, rtol=1e-12, atol=1e-14)
+    assert ema.module[1].momentum == 0.1                         # update_bn restores the momentum
+
+
+@check("optimizers.ema-averages-out-noise", kind="statistical", devices=("cpu",))
+def ema_averages_out_noise(t):
+    """Constant-lr SGD on a noisy quadratic hovers with E[x^2] = lr s^2 / (a(2 - lr a)); its EMA (decay b) has the
+    stationary variance smaller by (1-b)(1+b rho)/((1+b)(1-b rho)), rho = 1 - lr a: 0.043 for b = 0.99."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    lr, a, b = 0.1, 2.0, 0.99
+    rho = 1 - lr * a
+    floor = lr / (a * (2 - lr * a))
+    ratio = (1 - b) * (1 + b * rho) / ((1 + b) * (1 - b * rho))  # from Var(y) = (1-b)^2 sum b^(j+k) rho^|j-k| V
+    xs, ys = opt.sgd_ema_second_moments(lr, a, b, 3000, 5.0)
+    assert abs(xs[-1] / floor - 1) < 1e-12 and abs(ys[-1] / (ratio * floor) - 1) < 1e-9
+    xs_s, ys_s = opt.sgd_ema_second_moments(lr, a, b, 3000, 5.0, noise_std=0.5)  # both scale with s^2
+    assert abs(xs_s[-1] / (0.25 * floor) - 1) < 1e-12 and abs(ys_s[-1] / (0.25 * ratio * floor) - 1) < 1e-9
+    assert round(t.record("variance_ratio", ratio), 4) == 0.0433
+    # early on the EMA is worse: it still remembers the start x0 = 5 (lag ~ 1 / (1 - b) = 100 steps)
+    later = t.record("ema_better_after", next(k for k in range(1, 3000) if ys[k] < xs[k]))
+    assert 100 < later < 1000 and ys[20] > 10 * xs[20]
+    # Monte Carlo with torch: 10 000 independent chains = coordinates of one parameter, AveragedModel as EMA
+    n, steps = 10_000, 200
+    model = torch.nn.Linear(1, n, bias=False).double()           # weight (n, 1): one chain per row
+    torch.nn.init.zeros_(model.weight)
+    sgd = torch.optim.SGD(model.parameters(), lr=lr)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(b))
+    ema.update_parameters(model)                                 # y_0 = x_0 = 0
+    noise = t.randn(steps, n, 1)
+    for k in range(steps):
+        model.weight.grad = a * model.weight.detach() + noise[k]
+        sgd.step()
+        ema.update_parameters(model)
+    x_sq, y_sq = model.weight.detach().pow(2).mean().item(), ema.module.weight.detach().pow(2).mean().item()
+    xs0, ys0 = opt.sgd_ema_second_moments(lr, a, b, steps, 0.0)  # x, y are Gaussian with mean 0
+    assert abs(x_sq - xs0[-1]) < 6 * xs0[-1] * math.sqrt(2 / n)
+    assert abs(y_sq - ys0[-1]) < 6 * ys0[-1] * math.sqrt(2 / n)
+    # "the average is as noisy as the iterate" is rejected: the gap is about 60 standard errors
+    assert x_sq - y_sq > 6 * xs0[-1] * math.sqrt(2 / n)
+    assert t.record("noisy_average_se", (xs0[-1] - ys0[-1]) / (xs0[-1] * math.sqrt(2 / n))) > 30
+
+
+# ---------------------------------------------------------------- second-order methods
+def _autograd_grad(f, theta):
+    theta = theta.detach().clone().requires_grad_(True)
+    return torch.autograd.grad(f(theta), theta)[0]
+
+
+@check("optimizers.newton-one-step-quadratic")
+def newton_one_step_quadratic(t):
+    """On a quadratic with condition number 1e4 one Newton step lands on the minimum, where gradient descent with
+    its best fixed step is still > 25 % away after 1000 steps; the Hessian of n parameters has n^2 entries."""
+    d = 10
+    q, _ = torch.linalg.qr(t.randn(d, d))
+    curv = torch.logspace(0, 4, d, dtype=t.dtype, device=t.device)
+    hess_true, b = q @ torch.diag(curv) @ q.T, t.randn(d, stream=1)
+    f = lambda th: 0.5 * th @ hess_true @ th - b @ th  # noqa: E731
+    opt_point = torch.linalg.solve(hess_true, b)
+    theta0 = opt_point + q @ torch.ones(d, dtype=t.dtype, device=t.device)  # the same error along every eigenvector
+    hess = torch.autograd.functional.hessian(f, theta0)
+    assert_close(hess, hess_true, rtol=1e-12, atol=1e-9)
+    g0 = _autograd_grad(f, theta0)
+    assert_close(g0, hess_true @ theta0 - b, rtol=1e-12, atol=1e-9)
+    newton = opt.newton_step(theta0, g0, hess)
+    assert_close(newton, opt_point, rtol=1e-9, atol=1e-12)
+    # gradient descent with the best fixed step 2 / (l_min + l_max): the slow eigenvector shrinks by 0.9998 per step
+    theta = theta0.clone()
+    for _ in range(1000):
+        theta = opt.sgd_step(theta, hess_true @ theta - b, {}, 2 / (1 + 1e4))  # the gradient checked above
+    # the start has error 1 along every eigenvector, so what is left depends on the curvatures only (0.414)
+    left = t.record("gd_left_after_1000", ((theta - opt_point).norm() / (theta0 - opt_point).norm()).item())
+    assert left > 0.25 and round(left, 2) == 0.41
+    kappa = 1e4
+    assert t.record("gd_steps_1e6", math.ceil(math.log(1e-6) / math.log((kappa - 1) / (kappa + 1)))) == 69078
+    # damped (Levenberg-Marquardt) step: the minimiser of f + d/2 ||theta - theta0||^2, i.e. (A + d I)^-1 (b + d theta0)
+    eye = torch.eye(d, dtype=t.dtype, device=t.device)
+    assert_close(opt.newton_step(theta0, g0, hess, damping=100.0),
+                 torch.linalg.solve(hess_true + 100.0 * eye, b + 100.0 * theta0), rtol=1e-9, atol=1e-12)
+    # a Hessian-vector product costs one more backward pass and needs no n x n matrix
+    v = t.randn(d, stream=2)
+    assert_close(torch.autograd.functional.hvp(f, theta0, v)[1], hess_true @ v, rtol=1e-12, atol=1e-9)
+    assert hess.numel() == d * d
+    n = 25_557_032  # parameters of ResNet-50 (torchvision)
+    assert round(t.record("resnet50_hessian_pb", n * n * 4 / 1e15), 1) == 2.6  # float32 entries, in petabytes
+
+
+@check("optimizers.newton-attracted-to-saddle")
+def newton_attracted_to_saddle(t):
+    """Newton's step jumps to the saddle of x^2/2 - y^2/2 in one step and converges to the saddle of
+    x^2/2 - y^2/2 + y^4/4 from |y| < 1/sqrt(5); gradient descent and saddle-free Newton (|H|) reach the minima."""
+    quad = lambda th: 0.5 * th[0] ** 2 - 0.5 * th[1] ** 2  # noqa: E731
+    for start in t.randn(8, 2):
+        hess = torch.autograd.functional.hessian(quad, start)
+        g = _autograd_grad(quad, start)
+        assert_close(opt.newton_step(start, g, hess), torch.zeros_like(start), rtol=0, atol=1e-12)  # the saddle
+        away = opt.saddle_free_newton_step(start, g, hess)
+        assert_close(away, t.put([0.0, 2 * start[1].item()]), rtol=1e-12, atol=1e-12)  # y doubled: moving away
+    quartic = lambda th: 0.5 * th[0] ** 2 - 0.5 * th[1] ** 2 + 0.25 * th[1] ** 4  # noqa: E731
+    hessian = lambda th: torch.diag(torch.stack([torch.ones_like(th[1]), 3 * th[1] ** 2 - 1]))  # noqa: E731
+    for point in t.randn(3, 2, stream=1):  # the closed-form Hessian against autograd's
+        assert_close(hessian(point), torch.autograd.functional.hessian(quartic, point), rtol=1e-12, atol=1e-12)
+    for y0 in (0.44, 0.3, -0.1, 1e-3):
+        newton = free = t.put([0.8, y0])
+        for _ in range(12):  # cubic convergence: 12 steps reach 1e-12 from every start below
+            newton = opt.newton_step(newton, opt.saddle_grad(newton), hessian(newton))
+        for _ in range(25):  # |y| about doubles per step near the saddle, then converges quadratically
+            free = opt.saddle_free_newton_step(free, opt.saddle_grad(free), hessian(free))
+        # Newton's y-update is y <- 2 y^3 / (3 y^2 - 1): |y| shrinks iff y^2 < 1/5
+        assert_close(newton, t.put([0.0, 0.0]), rtol=0, atol=1e-12)
+        assert_close(free.abs(), t.put([0.0, 1.0]), rtol=0, atol=1e-12)
+        gd = opt.optimize(opt.sgd_step, opt.saddle_grad, t.put([0.8, y0]), 400, lr=0.1)[-1]
+        assert_close(gd.abs(), t.put([0.0, 1.0]), rtol=0, atol=1e-8)
+    # just outside 1/sqrt(5) Newton's first step overshoots past the saddle: y = 0.46 -> 2 y^3 / (3 y^2 - 1)
+    y = 0.46
+    assert abs(2 * y ** 3 / (3 * y ** 2 - 1)) > y
+    t.record("basin", 1 / math.sqrt(5))

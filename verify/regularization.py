@@ -656,3 +656,422 @@ def dropconnect_masks_weights(t):
     # without a bias: the masked product alone
     assert_close(reg.dropconnect_linear(x, w, None, m, p), torch.nn.functional.linear(x, w * m / (1 - p)),
                  rtol=1e-14, atol=1e-14)
+
+
+# ---------------------------------------------------------------- L1 / L2 as MAP estimates
+
+def _map_problem(t):
+    """A small regression with a sparse truth; noise std 0.5 (so s^2 != s != 1 and every misquote differs)."""
+    n, s = 20, 0.5
+    X = t.randn(n, 6).cpu()
+    w_true = torch.tensor([1.5, -1.0, 0.0, 0.0, 0.5, 0.0], dtype=torch.float64)
+    return X, X @ w_true + s * t.randn(n, stream=1).cpu(), s
+
+
+def _f64(v):
+    """A float64 scalar tensor: torch.distributions built from Python floats would compute in float32."""
+    return torch.tensor(v, dtype=torch.float64)
+
+
+def _nll_grad(X, y, s, w):
+    """Gradient of -log N(y; Xw, s^2 I) from torch.distributions and autograd (the oracle's likelihood)."""
+    w = w.detach().clone().requires_grad_(True)
+    nll = -torch.distributions.Normal(X @ w, s).log_prob(y).sum()
+    return torch.autograd.grad(nll, w)[0]
+
+
+@check("regularization.l2-is-gaussian-map", devices=("cpu",))
+def l2_is_gaussian_map(t):
+    """-log posterior under a N(0, tau^2) prior = ||y - Xw||^2/(2 s^2) + ||w||^2/(2 tau^2) + const, so the MAP
+    estimate is ridge with lam = s^2 / tau^2 (checked against torch.distributions' log_prob)."""
+    X, y, s = _map_problem(t)
+    n, d = X.shape
+    tau = 0.8
+    Normal = torch.distributions.Normal
+
+    def neg_log_post(w):  # the oracle: every normalizing constant included
+        return -(Normal(X @ w, s).log_prob(y).sum() + Normal(_f64(0.0), _f64(tau)).log_prob(w).sum())
+
+    const = n * math.log(s * math.sqrt(2 * math.pi)) + d * math.log(tau * math.sqrt(2 * math.pi))
+    lam = reg.ridge_lambda_for_gaussian_prior(s, tau)
+    for k in range(4):  # the difference is the same constant for every w: "equal up to a constant"
+        w = 2 * t.randn(d, stream=2 + k).cpu()
+        ours = reg.neg_log_posterior(w, X, y, s, "gaussian", tau)
+        assert_close(neg_log_post(w) - ours, torch.tensor(const, dtype=torch.float64), rtol=1e-12, atol=0)
+        # times 2 s^2 it is the ridge objective with lam = s^2 / tau^2
+        assert_close(2 * s ** 2 * ours, ((y - X @ w) ** 2).sum() + lam * (w ** 2).sum(), rtol=1e-12, atol=0)
+    # the MAP estimate: ridge_fit with this lam is a stationary point of the oracle's posterior
+    assert _nll_grad(X, y, s, reg.ridge_fit(X, y, lam)).add(reg.ridge_fit(X, y, lam) / tau ** 2).abs().max() < 1e-10
+    # the misquotes 1/(2 tau^2), 1/tau^2 (noise ignored), s/tau, tau^2/s^2 and s^2/(2 tau^2) all miss it
+    for wrong in (1 / (2 * tau ** 2), 1 / tau ** 2, s / tau, tau ** 2 / s ** 2, s ** 2 / (2 * tau ** 2)):
+        w_bad = reg.ridge_fit(X, y, wrong)
+        assert (_nll_grad(X, y, s, w_bad) + w_bad / tau ** 2).abs().max() > 1e-2, wrong
+    assert round(t.record("lam", lam), 4) == 0.3906  # 0.5^2 / 0.8^2
+    assert reg.neg_log_posterior(w, X, y, s, "gaussian", 1e3) < ours  # a wider prior penalizes less
+
+
+@check("regularization.l1-is-laplace-map", devices=("cpu",))
+def l1_is_laplace_map(t):
+    """-log posterior under a Laplace(0, b) prior = ||y - Xw||^2/(2 s^2) + ||w||_1 / b + const, so the MAP
+    estimate is the lasso ||y - Xw||^2/(2n) + alpha ||w||_1 with alpha = s^2 / (n b): exact zeros included."""
+    X, y, s = _map_problem(t)
+    n, d = X.shape
+    b = 0.0625
+    Normal, Laplace = torch.distributions.Normal, torch.distributions.Laplace
+
+    def neg_log_post(w):
+        return -(Normal(X @ w, s).log_prob(y).sum() + Laplace(_f64(0.0), _f64(b)).log_prob(w).sum())
+
+    const = n * math.log(s * math.sqrt(2 * math.pi)) + d * math.log(2 * b)
+    alpha = reg.lasso_alpha_for_laplace_prior(s, b, n)
+    for k in range(4):
+        w = 2 * t.randn(d, stream=2 + k).cpu()
+        ours = reg.neg_log_posterior(w, X, y, s, "laplace", b)
+        assert_close(neg_log_post(w) - ours, torch.tensor(const, dtype=torch.float64), rtol=1e-12, atol=0)
+        # times s^2 / n it is ISTA's lasso objective with alpha = s^2 / (n b)
+        lasso = ((y - X @ w) ** 2).sum() / (2 * n) + alpha * w.abs().sum()
+        assert_close(s ** 2 / n * ours, lasso, rtol=1e-12, atol=0)
+
+    def kkt_violation(w):
+        """Optimality of the oracle's posterior: grad NLL = -sign(w)/b where w != 0, |grad NLL| <= 1/b at 0."""
+        g, nz = _nll_grad(X, y, s, w), w != 0
+        return torch.cat([(g[nz] + torch.sign(w[nz]) / b).abs(), (g[~nz].abs() - 1 / b).clamp(min=0)]).max()
+
+    w_map = reg.ista_lasso(X, y, alpha, steps=300)  # converged: 200 steps already give the same violation
+    assert kkt_violation(w_map) < 1e-9                      # seeds 0-11: 4e-15 to 5e-14 (1/b = 16)
+    assert 1 <= (w_map == 0).sum() <= d - 1                  # a MAP estimate with exact zeros (seeds 0-11: 1-4)
+    # misquotes: s^2/b (no n), 1/b, s^2/(2 n b), 2 s^2/(n b) violate the optimality by 8 or more (seeds 0-11)
+    for wrong in (s ** 2 / b, 1 / b, s ** 2 / (2 * n * b), 2 * s ** 2 / (n * b)):
+        assert kkt_violation(reg.ista_lasso(X, y, wrong, steps=300)) > 1.0, wrong
+    assert round(t.record("alpha", alpha), 4) == 0.2         # 0.25 / (20 * 0.0625)
+    assert math.isclose(reg.lasso_alpha_for_laplace_prior(s, b, 2 * n), alpha / 2, rel_tol=1e-15)  # more data
+
+
+@check("regularization.laplace-posterior-mean-not-sparse", devices=("cpu",))
+def laplace_posterior_mean_not_sparse(t):
+    """One weight, one observation z ~ N(w, s^2), prior Laplace(0, b): the MAP is the soft threshold at s^2/b,
+    exactly 0 for |z| <= s^2/b, while the posterior mean is never 0 for z != 0 (quadrature of the posterior)."""
+    s, b = 1.0, 1.25                                          # threshold s^2 / b = 0.8
+    grid = torch.linspace(-10, 10, 200_001, dtype=torch.float64)  # step 1e-4, contains 0; tails < e^-30
+    Normal, Laplace = torch.distributions.Normal, torch.distributions.Laplace
+    means = {}
+    for z in (-2.0, -0.3, 0.0, 0.5, 0.79, 2.5):
+        log_post = Normal(grid, s).log_prob(torch.tensor(z, dtype=torch.float64)) + Laplace(_f64(0.0), _f64(b)).log_prob(grid)
+        map_grid = grid[log_post.argmax()].item()
+        ours = reg.soft_threshold(torch.tensor([z], dtype=torch.float64), s ** 2 / b).item()
+        assert abs(map_grid - ours) < 1e-4 + 1e-12, z                        # the MAP is the soft threshold
+        dens = torch.exp(log_post - log_post.max())
+        mean = (torch.trapezoid(grid * dens, grid) / torch.trapezoid(dens, grid)).item()
+        means[z] = mean
+        if z != 0:
+            assert abs(mean) > 0.05 and math.copysign(1, mean) == math.copysign(1, z), (z, mean)
+        if abs(z) <= s ** 2 / b:
+            assert ours == 0.0
+    assert abs(means[0.0]) < 1e-12                          # symmetric: 0 only at z = 0
+    t.record("z", 0.5)
+    assert t.record("threshold", s ** 2 / b) == 0.8
+    assert round(t.record("posterior_mean", means[0.5]), 2) == 0.28  # closed form 0.27687
+
+
+# ---------------------------------------------------------------- elastic net
+
+@check("regularization.elastic-net-prox", devices=("cpu",))
+def elastic_net_prox(t):
+    """The elastic-net prox is the soft threshold at l1 followed by division by 1 + l2 (brute force on a grid);
+    the other order, shrink then threshold, is wrong."""
+    grid = np.linspace(-5, 5, 100_001)  # step 1e-4, contains 0
+    b = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    l1, l2 = 0.7, 1.5
+    ours = reg.elastic_net_prox(b, l1, l2)
+    for bi, u in zip(b.tolist(), ours.tolist()):
+        brute = grid[np.argmin(0.5 * (grid - bi) ** 2 + l1 * np.abs(grid) + l2 / 2 * grid ** 2)]
+        assert abs(brute - u) < 1e-4 + 1e-12, bi
+    assert torch.equal(ours == 0, b.abs() <= l1)  # exact zeros from the L1 part
+    wrong = reg.soft_threshold(b / (1 + l2), l1)  # shrink first: thresholds at l1 (1 + l2) in b
+    assert (wrong - ours).abs().max() > 0.1
+    # range edges: l2 = 0 is the lasso prox, l1 = 0 the ridge prox
+    assert torch.equal(reg.elastic_net_prox(b, l1, 0.0), reg.soft_threshold(b, l1))
+    assert torch.equal(reg.elastic_net_prox(b, 0.0, l2), reg.l2_shrink(b, l2))
+
+
+@check("regularization.elastic-net-grouping", devices=("cpu",))
+def elastic_net_grouping(t):
+    """Duplicated feature: the lasso objective is flat along every split of the weight between the copies (no
+    unique solution), the elastic net's is strictly convex and its solution splits equally. For nearly equal
+    columns the KKT conditions give w_i - w_j = (x_i - x_j)^T r / (n alpha (1 - rho))."""
+    n, alpha, rho = 50, 0.1, 0.5
+    z = t.randn(n).cpu()
+    other = t.randn(n, 2, stream=1).cpu()
+    y = 2 * z + 0.5 * other[:, 0] + 0.3 * t.randn(n, stream=2).cpu()
+
+    def objective(X, w, l1_ratio):  # scikit-learn's ElasticNet objective, written out
+        return (((y - X @ w) ** 2).sum() / (2 * n) + alpha * l1_ratio * w.abs().sum()
+                + alpha * (1 - l1_ratio) / 2 * (w ** 2).sum())
+
+    X = torch.cat([z.unsqueeze(1), z.unsqueeze(1), other], 1)   # columns 0 and 1 identical
+    w = reg.ista_elastic_net(X, y, alpha, rho, steps=600)
+    g = -X.T @ (y - X @ w) / n
+    nz = w != 0
+    assert_close(g[nz] + alpha * rho * torch.sign(w[nz]) + alpha * (1 - rho) * w[nz],
+                 torch.zeros(int(nz.sum()), dtype=torch.float64), rtol=0, atol=1e-12)   # KKT
+    assert (g[~nz].abs() <= alpha * rho + 1e-12).all()
+    assert w[0] == w[1] and w[0] > 0.5                                              # equal split
+    total = (w[0] + w[1]).item()
+    for a in (0.0, 0.25, 0.7, 1.0):  # move weight between the two copies, keeping the sum
+        split = w.clone()
+        split[0], split[1] = a * total, (1 - a) * total
+        assert_close(objective(X, split, 1.0), objective(X, w, 1.0), rtol=1e-12, atol=0)  # lasso: flat
+        # elastic net: the squared part grows by alpha (1 - rho)/2 ((a^2 + (1-a)^2) - 1/2) total^2 (closed form)
+        gap = alpha * (1 - rho) / 2 * (a ** 2 + (1 - a) ** 2 - 0.5) * total ** 2
+        assert_close(objective(X, split, rho) - objective(X, w, rho), torch.tensor(gap, dtype=torch.float64),
+                     rtol=1e-9, atol=1e-15)
+    # nearly equal columns: the weight difference is proportional to how much the columns differ
+    X2 = torch.cat([(z + 0.1 * t.randn(n, stream=3).cpu()).unsqueeze(1),
+                    (z + 0.1 * t.randn(n, stream=4).cpu()).unsqueeze(1), other], 1)
+    w2 = reg.ista_elastic_net(X2, y, alpha, rho, steps=1500)  # contraction ~1/1.025 per step here: 1e-16
+    r = y - X2 @ w2
+    assert w2[0] > 0 and w2[1] > 0  # both selected, same sign (seeds 0-11: both >= 0.8)
+    assert_close(w2[0] - w2[1], (X2[:, 0] - X2[:, 1]) @ r / (n * alpha * (1 - rho)), rtol=0, atol=1e-12)
+    assert torch.equal(_meta_default(reg.ista_elastic_net, X, y, alpha, rho, steps=2),
+                       reg.ista_elastic_net(X, y, alpha, rho, steps=2))
+    # l1_ratio = 1 is the lasso: the same iterates as ista_lasso
+    assert_close(reg.ista_elastic_net(X2, y, alpha, 1.0, steps=200), reg.ista_lasso(X2, y, alpha, steps=200),
+                 rtol=0, atol=1e-14)
+
+
+# ---------------------------------------------------------------- stochastic depth
+
+@check("regularization.stochastic-depth-expectation", kind="statistical")
+def stochastic_depth_expectation(t):
+    """Stochastic depth drops the whole branch of a sample with probability p; survivors are scaled so that the
+    training output averages to the test output, in the inverted form and in the paper's test-time scaling."""
+    p, n = 0.3, 20_000
+    x = t.randn(n, 3, 4)
+    out = reg.stochastic_depth(x, p, "row", generator=t.device_generator())
+    flat, ref = out.reshape(n, -1), x.reshape(n, -1)
+    dropped = (flat == 0).all(1)
+    # all or nothing per sample: a row is either zero or exactly x / (1 - p)
+    assert_close(flat[~dropped], ref[~dropped] / (1 - p), rtol=t.tol(f64=1e-15, f32=1e-6), atol=0)
+    assert abs(dropped.double().mean().item() - p) < 6 * math.sqrt(p * (1 - p) / n)  # 6 SE = 0.019
+    # "batch" mode: one coin for the whole tensor; 2000 calls drop a fraction p of them
+    g, small = t.device_generator(1), x[:4]
+    calls = [reg.stochastic_depth(small, p, "batch", generator=g) for _ in range(2000)]
+    zero = torch.tensor([bool((c == 0).all()) for c in calls])
+    assert all(bool((c == 0).all()) or torch.equal(c, small / (1 - p)) for c in calls)
+    assert abs(zero.double().mean().item() - p) < 6 * math.sqrt(p * (1 - p) / 2000)
+    # expectation: the block x + drop(f(x)) averages to x + f(x) (inverted) or to x + (1 - p) f(x) (paper)
+    k = 4000
+    h, f = t.randn(8, stream=1), t.randn(8, stream=2)
+    hs, fs = h.expand(k, 8).contiguous(), f.expand(k, 8).contiguous()
+    se = f.abs() * math.sqrt(p * (1 - p) / k)  # SE of the branch term before the 1/(1 - p) scaling
+    for scale_at_test in (False, True):
+        train = reg.stochastic_depth_block(hs, fs, p, scale_at_test=scale_at_test, generator=t.device_generator(2))
+        test = reg.stochastic_depth_block(h[None], f[None], p, training=False, scale_at_test=scale_at_test)[0]
+        scale = 1 / (1 - p) if not scale_at_test else 1.0
+        assert ((train.mean(0) - test).abs() < 6 * scale * se).all(), scale_at_test
+        # each sample is h (branch dropped) or h + f / (1 - p) resp. h + f (kept), nothing in between
+        skipped = (train == h).all(1)
+        assert_close(train[~skipped], (h + scale * f).expand(int((~skipped).sum()), 8),
+                     rtol=t.tol(f64=1e-14, f32=1e-6), atol=t.tol(f64=1e-15, f32=1e-6))
+        # so, exactly over the two outcomes of the coin: (1 - p)(kept output) + p h = the test output
+        assert_close((1 - p) * train[~skipped][0] + p * h, test, rtol=t.tol(f64=1e-14, f32=1e-6),
+                     atol=t.tol(f64=1e-15, f32=1e-6))
+    # mixing the conventions (inverted training, scaled test) is off by the factor 1 - p on the branch
+    inv = reg.stochastic_depth_block(hs, fs, p, generator=t.device_generator(3)).mean(0)
+    mixed = reg.stochastic_depth_block(h[None], f[None], p, training=False, scale_at_test=True)[0]
+    assert ((inv - mixed).abs() > 6 * se / (1 - p)).any()
+    # range edges and evaluation mode
+    assert torch.equal(reg.stochastic_depth(x, 0.0), x) and torch.equal(reg.stochastic_depth(x, p, training=False), x)
+    assert torch.equal(reg.stochastic_depth(x, 1.0), torch.zeros_like(x))
+    assert torch.equal(reg.stochastic_depth_block(h[None], f[None], 1.0, scale_at_test=True), h[None])
+
+
+@check("regularization.stochastic-depth-expected-depth", devices=("cpu",), kind="statistical")
+def stochastic_depth_expected_depth(t):
+    """With the linear decay rule the expected number of active blocks is sum_l p_l = L - (1 - p_L)(L + 1)/2,
+    (3L - 1)/4 for p_L = 0.5: 40.25 of the 54 blocks of a 110-layer ResNet."""
+    L = 54
+    surv = reg.linear_decay_survival(L, 0.5)
+    assert surv[0].item() == 1 - 0.5 / L and surv[-1].item() == 0.5 and (surv[1:] < surv[:-1]).all()
+    expected = surv.sum().item()
+    assert math.isclose(expected, L - 0.5 * (L + 1) / 2, rel_tol=1e-14) and math.isclose(expected, (3 * L - 1) / 4,
+                                                                                          rel_tol=1e-14)
+    assert t.record("expected_blocks", expected) == 40.25
+    # sample 40 000 networks: the active-block count is a sum of independent Bernoulli(p_l), SD 3.0, so 6 SE = 0.09
+    draws = 40_000
+    active = (torch.rand(draws, L, generator=t.generator(), dtype=torch.float64) < surv).sum(1).double()
+    se = math.sqrt((surv * (1 - surv)).sum().item() / draws)
+    assert abs(active.mean().item() - expected) < 6 * se
+    assert abs(active.mean().item() - 3 * L / 4) > 6 * se  # 3L/4 = 40.5 is only the approximation
+    # p_L = 1 keeps every block; the general formula for another p_L
+    assert torch.equal(reg.linear_decay_survival(5, 1.0), torch.ones(5, dtype=torch.float64))
+    assert math.isclose(reg.linear_decay_survival(10, 0.2).sum().item(), 10 - 0.8 * 11 / 2, rel_tol=1e-14)
+    assert math.isclose(reg.linear_decay_survival(10).sum().item(), 10 - 0.5 * 11 / 2, rel_tol=1e-14)  # default
+
+
+# ---------------------------------------------------------------- dropout before BatchNorm
+
+def _dropout_bn_model(t, p, channels):
+    # the masks come from the global RNG: a stream of its own, or they would repeat the draws of the data
+    t.seed_modules(stream=1000)
+    return nn.Sequential(nn.Dropout(p), nn.BatchNorm1d(channels, affine=False, momentum=None)).to(t.device, t.dtype)
+
+
+@check("regularization.dropout-bn-variance-shift", dtypes=("float32", "float64"), kind="statistical")
+def dropout_bn_variance_shift(t):
+    """Zero-mean x of variance s^2 through Dropout(p) then BN: the running variance learns s^2 / (1 - p), so at
+    test time (dropout off) BN's output has variance 1 - p, not 1; re-estimating the statistics with dropout off
+    restores 1."""
+    p, s, c, m, k = 0.5, 1.5, 32, 256, 16
+    model = _dropout_bn_model(t, p, c)  # seeds the global RNG (the masks) on stream 1000, apart from the data
+    batches = [s * t.randn(m, c, stream=i) for i in range(k)]
+    model.train()
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    rv = model[1].running_var
+    # z = mask x / (1 - p): E z^2 = s^2/(1 - p), E z^4 = 3 s^4/(1 - p)^3. Variance of one batch's unbiased
+    # variance: mu4/m - sigma^4 (m - 3)/(m (m - 1)); the mean over k batches and c channels divides it by k c
+    var_z, mu4 = s ** 2 / (1 - p), 3 * s ** 4 / (1 - p) ** 3
+    se = math.sqrt((mu4 / m - var_z ** 2 * (m - 3) / (m * (m - 1))) / (k * c))
+    ratio = rv.mean().item() / s ** 2
+    assert abs(rv.mean().item() - var_z) < 6 * se
+    assert abs(rv.mean().item() - s ** 2) > 6 * se          # "dropout leaves the variance alone": rejected
+    t.record("ratio", ratio)  # printed for seed 0; the check asserts 1/(1 - p) = 2 within 6 SE
+    assert abs(ratio - 1 / (1 - p)) < 6 * se / s ** 2
+    # evaluation: BN divides by sqrt(running_var + eps) (its definition), so the output variance is 1 - p
+    model.eval()
+    fresh = s * t.randn(4096, c, stream=100)
+    with torch.no_grad():
+        out = model(fresh)
+    assert_close(out, (fresh - model[1].running_mean) / torch.sqrt(rv + model[1].eps),
+                 rtol=t.tol(f64=1e-12, f32=1e-5), atol=t.tol(f64=1e-12, f32=1e-5))
+    # relative SE of the output variance: fresh sample variance (2/(n - 1)) and running variance, per channel
+    rel = math.sqrt(2 / 4095 + (se * math.sqrt(k * c) / var_z) ** 2) / math.sqrt(c)
+    out_var = out.var(0).mean().item()
+    assert abs(out_var - (1 - p)) < 6 * rel * (1 - p)
+    assert abs(out_var - 1) > 6 * rel
+    t.record("eval_var", out_var)
+    # the fix: re-estimate BN's statistics on the same batches with dropout off
+    reg.recalibrate_batchnorm(model, batches)
+    assert not model.training and not model[1].training and model[1].momentum is None  # modes restored
+    se0 = math.sqrt(2 * s ** 4 / (m - 1) / (k * c))           # unbiased variance of normal data
+    assert abs(model[1].running_var.mean().item() - s ** 2) < 6 * se0
+    with torch.no_grad():
+        out = model(fresh)
+    rel0 = math.sqrt(2 / 4095 + 2 / (m - 1) / k) / math.sqrt(c)
+    assert abs(out.var(0).mean().item() - 1) < 6 * rel0
+    t.record("eval_var_recalibrated", out.var(0).mean().item())
+
+
+@check("regularization.dropout-bn-variance-shift")
+def recalibrate_batchnorm_restores_modes(t):
+    """recalibrate_batchnorm leaves dropout off while it averages, restores every module's mode and momentum, and
+    gives BN exactly the plain mean and unbiased variance of the batches (the oracle: torch.var_mean)."""
+    model = nn.Sequential(nn.Linear(6, 5), nn.Dropout(0.5), nn.BatchNorm1d(5, momentum=0.3), nn.ReLU(),
+                          nn.Dropout(0.2), nn.BatchNorm1d(5)).to(t.device, t.dtype)
+    model.train()
+    model[5].eval()  # a frozen BN stays frozen afterwards
+    modes = [m.training for m in model.modules()]
+    batches = [t.randn(50, 6, stream=i) for i in range(3)]
+    reg.recalibrate_batchnorm(model, iter(batches))  # any iterable of batches
+    assert [m.training for m in model.modules()] == modes
+    assert model[2].momentum == 0.3 and model[5].momentum == 0.1
+    with torch.no_grad():
+        h = model[0](torch.cat(batches))  # dropout off: the Linear output goes straight into BN
+        per_batch = [torch.var_mean(model[0](b), dim=0) for b in batches]
+    var = torch.stack([v for v, _ in per_batch]).mean(0)      # BN averages the per-batch unbiased variances
+    assert_close(model[2].running_mean, h.mean(0), rtol=t.tol(f64=1e-12, f32=1e-5), atol=t.tol(f64=1e-12, f32=1e-5))
+    assert_close(model[2].running_var, var, rtol=t.tol(f64=1e-12, f32=1e-5), atol=0)
+    assert model[2].num_batches_tracked.item() == 3
+
+
+# ---------------------------------------------------------------- MC dropout
+
+def _mc_net(t, p):
+    """A fixed 4 -> 10 -> dropout -> 10 -> ReLU -> 1 network (same weights for every seed)."""
+    torch.manual_seed(7)  # initialized in float64 on the CPU, then cast: the same network on every device
+    f64 = {"dtype": torch.float64}
+    net = nn.Sequential(nn.Linear(4, 10, **f64), nn.ReLU(), nn.Dropout(p), nn.Linear(10, 10, **f64), nn.ReLU(),
+                        nn.Linear(10, 1, **f64))
+    return net.to(t.device, t.dtype)
+
+
+@check("regularization.mc-dropout-mean", kind="statistical")
+def mc_dropout_mean(t):
+    """MC dropout's mean over T passes converges to the average over all dropout masks (enumerated exactly), which
+    differs from the deterministic eval-mode output once a nonlinearity follows the dropout; its variance converges
+    to the variance over the masks."""
+    p, T, R = 0.5, 30, 100
+    net = _mc_net(t, p)
+    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(20160), dtype=torch.float64).to(t.device, t.dtype)
+    masks = _masks(10).to(t.device)
+    prob = _mask_probs(masks, p).to(t.device, t.dtype)
+    with torch.no_grad():
+        h = torch.relu(net[0](x))
+        outs = net[5](torch.relu(net[3](h.unsqueeze(1) * masks / (1 - p)))).squeeze(-1)   # (3, 1024)
+        mean = (prob * outs).sum(1)
+        var = (prob * (outs - mean[:, None]) ** 2).sum(1)
+        mu4 = (prob * (outs - mean[:, None]) ** 4).sum(1)
+        net.eval()
+        deterministic = net(x).squeeze(-1)
+    # T passes over a batch of R copies of the 3 inputs (every row draws its own mask): T R = 3000 samples each
+    t.seed_modules(stream=1)  # the masks: the global RNG, on a stream of its own
+    mc_mean, mc_var = reg.mc_dropout_predict(net, x.repeat(R, 1), T)
+    mc_mean, mc_var = mc_mean.view(R, 3).mean(0), mc_var.view(R, 3).mean(0)
+    se = torch.sqrt(var / (T * R))
+    assert torch.isfinite(mc_mean).all() and ((mc_mean - mean).abs() < 6 * se).all()
+    # each row's unbiased variance of T values has variance mu4/T - sigma^4 (T - 3)/(T (T - 1)); R rows average
+    se_var = torch.sqrt((mu4 / T - var ** 2 * (T - 3) / (T * (T - 1))) / R)
+    assert ((mc_var - var).abs() < 6 * se_var).all()
+    # "MC dropout averages to the eval output" is rejected: at the second input the exact gap is 14 SE (a fixed
+    # network, so the same for every seed), and the MC mean sits within 6 SE of the exact mean
+    gap_in_se = t.record("gap_in_se", ((mean - deterministic).abs() / se)[1].item())
+    assert round(gap_in_se) == 14
+    assert (mc_mean - deterministic).abs()[1] > 6 * se[1]
+    assert ((mean - deterministic).abs() > 1e-3).all()
+    for name, v in (("ensemble", mean[1]), ("eval_output", deterministic[1]), ("mc_mean", mc_mean[1])):
+        t.record(name, v.item())
+    assert round(mean[1].item(), 3) == 0.244 and round(deterministic[1].item(), 3) == 0.278  # the page's numbers
+    # without a nonlinearity after the dropout the mask average is the eval output (linear in the mask)
+    lin = nn.Sequential(nn.Linear(4, 10), nn.Dropout(p), nn.Linear(10, 2)).to(t.device, t.dtype)
+    lin_mean, _ = reg.mc_dropout_predict(lin, x.repeat(R, 1), T)
+    with torch.no_grad():
+        lin.eval()
+        exact = lin(x)
+        # per-output SD over masks: sqrt(p/(1-p)) |W2 diag(h)| row norms
+        sd = math.sqrt(p / (1 - p)) * (lin[2].weight.unsqueeze(0) * lin[0](x).unsqueeze(1)).norm(dim=2)
+    assert ((lin_mean.view(R, 3, 2).mean(0) - exact).abs() < 6 * sd / math.sqrt(T * R)).all()
+
+
+@check("regularization.mc-dropout-mean")
+def mc_dropout_keeps_batchnorm_in_eval(t):
+    """mc_dropout_predict samples dropout only: BatchNorm keeps its running statistics (model.train() would
+    update them and use the batch's), and every module's mode is restored afterwards."""
+    t.seed_modules()
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3),
+                        nn.Linear(8, 2)).to(t.device, t.dtype)
+    net.train()
+    with torch.no_grad():
+        for i in range(5):
+            net(t.randn(32, 4, stream=i) + 2)  # running statistics away from (0, 1)
+    net.eval()
+    net[3].train()                      # an odd starting state, to be restored exactly
+    modes = [m.training for m in net.modules()]
+    stats = (net[1].running_mean.clone(), net[1].running_var.clone())
+    x = t.randn(16, 4, stream=9)
+    mean, var = reg.mc_dropout_predict(net, x, 20)
+    assert [m.training for m in net.modules()] == modes
+    assert torch.equal(net[1].running_mean, stats[0]) and torch.equal(net[1].running_var, stats[1])
+    assert (var > 0).all() and mean.shape == var.shape == (16, 2)
+    # with dropout p = 0 every pass is the eval-mode output: mean = eval output, variance exactly 0
+    net0 = nn.Sequential(net[0], net[1], net[2], nn.Dropout(0.0), net[4])
+    mean0, var0 = reg.mc_dropout_predict(net0, x, 5)
+    with torch.no_grad():
+        assert torch.equal(var0, torch.zeros_like(var0))
+        assert_close(mean0, net0.eval()(x), rtol=t.tol(f64=1e-15, f32=1e-6), atol=0)  # mean of 5 equal values
+    # the plausible wrong version, net.train() for the passes, does move BN's running statistics
+    net.train()
+    with torch.no_grad():
+        net(x)
+    assert not torch.equal(net[1].running_mean, stats[0])

@@ -36,3 +36,21 @@ def augmentations(plt):
         ax.set_yticks([])
         ax.grid(False)
     return fig
+
+
+@figure("augmentation-mix-lambda.svg")
+def mix_lambda(plt):
+    import torch
+    from snippets import augmentation as aug
+    torch.manual_seed(0)
+    lam = torch.linspace(0.005, 0.995, 199, dtype=torch.float64)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for alpha, colour in ((0.2, "C0"), (1.0, "C1"), (3.0, "C2")):
+        a = torch.tensor(alpha, dtype=torch.float64)
+        density = torch.distributions.Beta(a, a).log_prob(lam).exp()
+        ax.hist(aug.sample_mix_lambda(alpha, 20_000).numpy(), bins=40, range=(0, 1), density=True,
+                color=colour, alpha=0.25)
+        ax.plot(lam, density, color=colour, label=f"α = {alpha:g}")
+    ax.set(xlabel="λ", ylabel="p(λ)", ylim=(0, 3.2))
+    ax.legend(fontsize=8)
+    return fig

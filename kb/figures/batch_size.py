@@ -24,10 +24,10 @@ def steps_epochs(plt):
             total += bs.sgd_steps_to_target(x, y, b, lrs, target, 5000, torch.Generator().manual_seed(100 + seed))
         steps.append(total / 4)
     epochs = [s * b / 1024 for s, b in zip(steps, batches)]
-    fig, (ax_s, ax_e) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, (ax_s, ax_e) = plt.subplots(2, 1, figsize=(5, 6.4), sharex=True)  # one column: legible on a phone
     ax_s.loglog(batches, steps, marker="o", label="SGD, best lr")
     ax_s.loglog(batches, [steps[0] / b for b in batches], ls="--", color="grey", label="∝ 1/B")
-    ax_s.set(xlabel="B", ylabel="steps to L ≤ 1.05 L*", ylim=(5, 1000))
+    ax_s.set(ylabel="steps to L ≤ 1.05 L*", ylim=(5, 1000))
     ax_e.loglog(batches, epochs, marker="o", color="C1")
     ax_e.loglog(batches, [epochs[0]] * len(batches), ls="--", color="grey", label="constant")
     ax_e.set(xlabel="B", ylabel="epochs to L ≤ 1.05 L*")

@@ -17,25 +17,19 @@ def _shared_statistics(kind, shape, groups):
 def axes(plt):
     import numpy as np
     n, c, hw = 4, 6, 5
-    fig = plt.figure(figsize=(10, 3.0))
+    fig, axs = plt.subplots(1, 4, figsize=(10, 2.9))
     panels = [("batch", "Batch Norm"), ("layer", "Layer Norm"), ("instance", "Instance Norm"),
               ("group", "Group Norm, G = 3")]
-    for i, (kind, title) in enumerate(panels):
-        ax = fig.add_subplot(1, 4, i + 1, projection="3d")
+    for ax, (kind, title) in zip(axs, panels):
         shared = _shared_statistics(kind, (n, c, hw), 3)  # indexed (N, C, H*W)
-        colors = np.where(shared[..., None], np.array([0.27, 0.51, 0.71, 1.0]), np.array([0.85, 0.85, 0.85, 0.12]))
-        # axes of the plot: C to the right, N into the page, H*W up, as in Wu & He (2018), Fig. 2
-        filled = np.ones((c, n, hw), dtype=bool)
-        ax.voxels(filled, facecolors=colors.transpose(1, 0, 2, 3), edgecolor=(0.3, 0.3, 0.3, 0.4), linewidth=0.3)
-        ax.set_xlabel("C", labelpad=-14)
-        ax.set_ylabel("N", labelpad=-14)
-        ax.set_zlabel("H·W", labelpad=-14)
-        ax.set_xticks([]), ax.set_yticks([]), ax.set_zticks([])
-        ax.set_box_aspect((c, n, hw))
-        ax.view_init(elev=22, azim=-60)
-        ax.set_title(title, fontsize=9)
-        ax.grid(False)
-    fig.subplots_adjust(left=0, right=0.97, bottom=0.02, top=0.92, wspace=0.08)
+        # one cell per (sample, channel); every normalizer pools all H*W positions of a cell, so a cell is
+        # shaded when it shares element (0, 0, 0)'s mean and variance (Wu & He 2018, Fig. 2, flattened)
+        assert (shared == shared[..., :1]).all()
+        ax.imshow(shared[..., 0], cmap="Blues", vmin=-0.3, vmax=1.3)
+        ax.set_xticks(np.arange(-0.5, c), minor=True), ax.set_yticks(np.arange(-0.5, n), minor=True)
+        ax.grid(which="minor", color="white", lw=2), ax.grid(which="major", visible=False)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        ax.set(xlabel="C", ylabel="N", title=title)
     return fig
 
 

@@ -13,6 +13,15 @@ def _quadratic_path(curv, step, start, steps):
     return inn.gradient_descent(x, y, step, steps) + torch.tensor(start, dtype=torch.float64)
 
 
+def _level_sets(ax, curv, levels):
+    """The contours f = c of f(w) = (curv[0] w1^2 + curv[1] w2^2) / 2: ellipses, drawn as 97-point curves
+    (a contour() of a fine grid draws the same curves with thousands of points each)."""
+    import numpy as np
+    t = np.linspace(0, 2 * np.pi, 97)
+    for c in levels:
+        ax.plot(np.sqrt(2 * c / curv[1]) * np.sin(t), np.sqrt(2 * c / curv[0]) * np.cos(t), color="grey", lw=0.8)
+
+
 @figure("input_norm-zigzag.svg")
 def zigzag(plt):
     import numpy as np
@@ -24,9 +33,7 @@ def zigzag(plt):
     ax_std, ax_err = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
 
     # top: w1 in [-10, 10], w2 in [-100, 100]; curvature 1 along w1, 0.01 along w2 (kappa = 100)
-    w1, w2 = np.meshgrid(np.linspace(-10, 10, 201), np.linspace(-110, 110, 441))
-    ax_raw.contour(w2, w1, 0.5 * (w1 ** 2 + 0.01 * w2 ** 2), levels=[2, 8, 18, 32, 50], colors="grey",
-                   linewidths=0.8)
+    _level_sets(ax_raw, [1.0, 0.01], [2, 8, 18, 32, 50])
     path = _quadratic_path([1.0, 0.01], 1.8, [8.0, -100.0], 60).numpy()
     ax_raw.plot(path[:, 1], path[:, 0], marker=".", ms=3, lw=0.9, color="C3")
     ax_raw.set(xlabel="w₂ ∈ [−100, 100]", ylabel="w₁ ∈ [−10, 10]", xlim=(-110, 110), ylim=(-11, 11),
@@ -34,8 +41,7 @@ def zigzag(plt):
     ax_raw.set_aspect("equal")
 
     # bottom left: after rescaling w2 by 1/10 (feature standardized) the contours are circles
-    u1, u2 = np.meshgrid(np.linspace(-11, 11, 221), np.linspace(-11, 11, 221))
-    ax_std.contour(u2, u1, 0.5 * (u1 ** 2 + u2 ** 2), levels=[2, 8, 18, 32, 50], colors="grey", linewidths=0.8)
+    _level_sets(ax_std, [1.0, 1.0], [2, 8, 18, 32, 50])
     path = _quadratic_path([1.0, 1.0], 1.0, [8.0, -10.0], 3).numpy()
     ax_std.plot(path[:, 1], path[:, 0], marker=".", ms=4, lw=0.9, color="C2")
     ax_std.set(xlabel="w₂ / 10", ylabel="w₁", title="standardized: κ = 1, one step", xlim=(-11, 11), ylim=(-11, 11))

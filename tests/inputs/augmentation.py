@@ -36,3 +36,32 @@ CASES = [
     (aug.noise_injection_solution, (torch.zeros(4), torch.zeros(4), 0.1), {}, ValueError, "X"),
     (aug.noise_injection_solution, (torch.zeros(4, 2), torch.zeros(4), -0.1), {}, ValueError, "std"),
 ]
+
+# Mixup and CutMix
+_B = torch.zeros(4, 3, 8, 8)
+_YL, _P = torch.tensor([0, 1, 2, 3]), torch.tensor([1, 2, 3, 0])
+CASES += [
+    (aug.sample_mix_lambda, (0.0,), {}, ValueError, "alpha"),
+    (aug.sample_mix_lambda, ("1",), {}, TypeError, "alpha"),
+    (aug.sample_mix_lambda, (1.0, 0), {}, ValueError, "num_samples"),
+    (aug.mixup, (_B, _YL, 1.5, _P), {}, ValueError, "lam"),
+    (aug.mixup, (_B, _YL.float(), 0.5, _P), {}, TypeError, "y"),
+    (aug.mixup, (_B, _YL[:3], 0.5, _P), {}, TypeError, "y"),
+    (aug.mixup, (_B, _YL, 0.5, torch.tensor([0, 0, 1, 2])), {}, ValueError, "perm"),
+    (aug.mixup, (_B, _YL, 0.5, [1, 2, 3, 0]), {}, TypeError, "perm"),
+    (aug.mixup, ([0.0] * 4, _YL, 0.5, _P), {}, TypeError, "x"),
+    (aug.mixed_cross_entropy, (torch.zeros(4), _YL, _YL, 0.5), {}, ValueError, "logits"),
+    (aug.mixed_cross_entropy, (torch.zeros(4, 5), _YL[:3], _YL, 0.5), {}, TypeError, "y_a"),
+    (aug.mixed_cross_entropy, (torch.zeros(4, 5), _YL, _YL.float(), 0.5), {}, TypeError, "y_b"),
+    (aug.mixed_cross_entropy, (torch.zeros(4, 5), _YL, _YL, -0.5), {}, ValueError, "lam"),
+    (aug.cutmix_box, (0, 8, 0.5, 0, 0), {}, ValueError, "height"),
+    (aug.cutmix_box, (8, 8.0, 0.5, 0, 0), {}, TypeError, "width"),
+    (aug.cutmix_box, (8, 8, 1.5, 0, 0), {}, ValueError, "lam"),
+    (aug.cutmix_box, (8, 8, 0.5, 8, 0), {}, ValueError, "cy"),
+    (aug.cutmix_box, (8, 8, 0.5, 0, -1), {}, ValueError, "cx"),
+    (aug.cutmix_box, (8, 8, 0.5, 0, 2.0), {}, ValueError, "cx"),
+    (aug.cutmix, (torch.zeros(4, 8), _YL, 0.5, _P), {}, ValueError, "x"),
+    (aug.cutmix, (_B, _YL, 0.5, _P, 7), {}, TypeError, "generator"),
+    (aug.cutmix, (_B, _YL, 2.0, _P), {}, ValueError, "lam"),
+    (aug.cutmix, (_B, _YL, 0.5, torch.tensor([1, 1, 3, 0])), {}, ValueError, "perm"),
+]

@@ -30,4 +30,8 @@ CASES = [
     (bs.sgd_steps_to_target, (_X, _Y, 2, torch.tensor(0.1), 1.0, 10), {}, ValueError, "lrs"),  # 0-d lrs, ndim=1
     (bs.sgd_steps_to_target, (_X, _Y, 0, _LRS, 1.0, 10), {}, ValueError, "batch_size"),
     (bs.sgd_steps_to_target, (_X, _Y, 2, _LRS, 1.0, 0), {}, ValueError, "max_steps"),
+    (bs.fraction_seen_with_replacement, (0, 10), {}, ValueError, "num_samples"),
+    (bs.fraction_seen_with_replacement, (10, 0), {}, ValueError, "draws"),
+    (bs.fraction_seen_with_replacement, (10, 2.5), {}, TypeError, "draws"),
+    (bs.fraction_seen_with_replacement, (10.0, 10), {}, TypeError, "num_samples"),
 ]

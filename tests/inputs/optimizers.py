@@ -41,3 +41,23 @@ CASES += [
     (opt.quadratic_grad, ([0.0, 1.0, 2.0], _P), {}, TypeError, "theta"),
     (opt.quadratic_grad, (_P, torch.ones(2)), {}, ValueError, "curvatures"),
 ]
+
+CASES += [
+    (opt.adamw_step, (_P, _P, {}), {"weight_decay": -0.1}, ValueError, "weight_decay"),
+    (opt.adamw_step, (_P, torch.zeros(2), {}), {}, ValueError, "param"),
+    (opt.ema_update, ([], [_P]), {}, TypeError, "ema"),
+    (opt.ema_update, ([_P], [_P, _P]), {}, TypeError, "params"),
+    (opt.ema_update, ([_P], [torch.zeros(2)]), {}, ValueError, r"params\[0\]"),
+    (opt.ema_update, ([_P], [_P]), {"decay": 1.5}, ValueError, "decay"),
+    (opt.ema_update, ([[0.0]], [_P]), {}, TypeError, r"ema\[0\]"),
+    (opt.sgd_ema_second_moments, (0.0, 2.0, 0.9, 10, 1.0), {}, ValueError, "lr"),
+    (opt.sgd_ema_second_moments, (0.1, 2.0, 1.1, 10, 1.0), {}, ValueError, "decay"),
+    (opt.sgd_ema_second_moments, (0.1, 2.0, 0.9, 0, 1.0), {}, ValueError, "steps"),
+    (opt.sgd_ema_second_moments, (0.1, -2.0, 0.9, 10, 1.0), {}, ValueError, "curvature"),
+    (opt.newton_step, (_P, _P, torch.eye(2)), {}, ValueError, "hessian"),
+    (opt.newton_step, (_P, torch.zeros(2), torch.eye(3)), {}, ValueError, "theta"),
+    (opt.newton_step, (_P, _P, torch.eye(3)), {"damping": -1.0}, ValueError, "damping"),
+    (opt.newton_step, (torch.zeros(3, 1), _P, torch.eye(3)), {}, ValueError, "theta"),
+    (opt.saddle_free_newton_step, (_P, _P, torch.zeros(3, 2)), {}, ValueError, "hessian"),
+    (opt.saddle_free_newton_step, (_P, [0.0] * 3, torch.eye(3)), {}, TypeError, "grad"),
+]
