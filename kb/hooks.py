@@ -5,14 +5,16 @@ script from requesting sitemaps that do not exist.
 None of it is part of the claim gate (that is the kb.claims Markdown extension),
 so a builder without MkDocs hooks loses only convenience, never the gate.
 """
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 
-from kb import claims, figures, math, search
+from kb import claims, drill, figures, math, search
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +34,7 @@ LEVEL_HEADING = re.compile(r'(<h2 [^>]*\bdata-level="(easy|medium|hard)"[^>]*>.*
 LEVEL_NAMES = {"en": {"easy": "easy", "medium": "medium", "hard": "hard"},
                "zh": {"easy": "简单", "medium": "中等", "hard": "困难"}}
 TYPESETTER = math.Typesetter()
+QUESTIONS = drill.Questions()
 
 
 def _outer_build(config) -> bool:
@@ -50,11 +53,13 @@ def on_pre_build(config, **kwargs):
             shutil.copyfile(src, dst)
     if _outer_build(config):
         TYPESETTER.chars.clear()
+        QUESTIONS.clear()
         claims.write_topic_pages(ROOT, Path(config["docs_dir"]))
     figures.build(ROOT)
 
 
 def on_page_content(html, page, config, files, **kwargs):
+    QUESTIONS.collect(html, page, config["theme"]["language"])  # before the math is typeset: Anki reads TeX
     # Figures below the fold are fetched when the reader scrolls to them, not with the page.
     html = IMG.sub('<img loading="lazy" ', html)
     html = FIGURE_IMG.sub(_offer_stacked_figure, html)
@@ -62,6 +67,18 @@ def on_page_content(html, page, config, files, **kwargs):
     html = LEVEL_HEADING.sub(lambda m: f'{m.group(1)}<span class="level level-{m.group(2)}" data-search-exclude>'
                                        f'{names[m.group(2)]}</span>{m.group(3)}', html)
     return search.exclude_from_search(TYPESETTER.page(html, f"docs/{page.file.src_uri}"))
+
+
+def _last_commit_time():
+    """When the content last changed, for the decks' note times: Anki updates an imported note only when its
+    time is newer (SOURCE_DATE_EPOCH wins; None, i.e. now, outside a git checkout)."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return float(os.environ["SOURCE_DATE_EPOCH"])
+    try:
+        return float(subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True,
+                                    text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
 
 
 def _offer_stacked_figure(m):
@@ -77,6 +94,8 @@ def on_post_build(config, **kwargs):
     if not _outer_build(config):
         return
     site_dir = Path(config["site_dir"])
+    QUESTIONS.write_drill_data(TYPESETTER.page)
+    QUESTIONS.write_decks(site_dir, config["site_url"] or "", _last_commit_time())
     TYPESETTER.write_font(site_dir)
     i18n = config.plugins.get("i18n")
     if i18n is not None:

@@ -267,3 +267,43 @@ def test_levels_and_badges_have_text_for_screen_readers(tab, base_url):
     assert level.inner_text() in ("简单", "中等", "困难")
     label = tab.page.locator("a.claim").first.get_attribute("aria-label")
     assert label and "verified on CPU" in label
+
+
+def test_the_drill_reveals_grades_brings_missed_questions_back_and_survives_a_reload(browser, base_url):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(base_url + "/drill/", wait_until="load")
+    current = lambda: page.get_attribute("#drill", "data-current")  # noqa: E731
+    missed = current()
+    assert missed and page.locator(".drill-answer").count() == 0  # the question first
+    page.keyboard.press(" ")
+    page.wait_for_selector(".drill-answer")
+    assert page.locator(".drill-answer").inner_text().strip()
+    assert page.locator(".drill-card a[href$='#" + missed.split("/")[1] + "']").count() == 1  # the explanation
+    page.keyboard.press("2")  # didn't know it
+    for _ in range(2):  # two other questions, known
+        assert current() != missed
+        page.keyboard.press(" ")
+        page.wait_for_selector(".drill-answer")
+        page.keyboard.press("1")
+    assert current() == missed  # the missed one is due again first
+    stored = page.evaluate("() => JSON.parse(localStorage.getItem('kb.drill.en'))")
+    assert stored["cards"][missed]["box"] == 1 and stored["n"] == 3
+    status = page.locator(".drill-status").inner_text()
+    page.reload(wait_until="load")
+    assert page.locator(".drill-status").inner_text() == status  # progress survives the reload
+    assert "2" in page.locator(".drill-progress").inner_text()
+    context.close()
+
+
+def test_the_chinese_drill_works_with_its_own_questions_and_math(browser, base_url):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(base_url + "/zh/drill/", wait_until="load")
+    page.select_option(".drill-filter select >> nth=0", "softmax")
+    assert page.locator(".drill-meta").inner_text().startswith("Softmax")
+    page.click(".drill-reveal")
+    page.wait_for_selector(".drill-answer")
+    assert page.locator(".drill-answer math").count() > 0  # MathML, typeset at build time
+    assert "会（1）" in page.locator(".drill-grades").inner_text()
+    context.close()

@@ -6,7 +6,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = sorted(p.name for p in (DOCS / "en").glob("*.md"))
-TOPIC_PAGES = [p for p in PAGES if p not in ("index.md", "claims.md", "misconceptions.md")]
+TOPIC_PAGES = [p for p in PAGES if p not in ("index.md", "claims.md", "misconceptions.md", "drill.md")]
 FACETS = {
     "question ids and levels": re.compile(r"^##\s.*\{\s*#([\w-]+)\s+data-level=\"(\w+)\"\s*\}\s*$", re.M),
     "claim markers": re.compile(r"\[\[claim:([^\]]+)\]\]"),

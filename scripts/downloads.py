@@ -1,0 +1,275 @@
+"""The site's downloads: a printable book per language and the whole site as a zip that works offline.
+
+    python scripts/downloads.py SITE_DIR       (`./run downloads` builds the site into site/ first)
+
+writes into SITE_DIR/downloads/:
+  book-<lang>.html, dl-interview-<lang>.pdf  every topic page in nav order, answers and explanations open, with a
+      cover and a table of contents, without the site's navigation. The HTML is built from the pages of SITE_DIR
+      (the math is already MathML, so nothing runs in the browser) and printed by headless Chromium, whose
+      document outline gives the PDF its bookmarks.
+  dl-interview-site.zip  a second build (mkdocs.offline.yml: page.html links, iframe-worker for search) that
+      opens from file://, with its own copy of the downloads.
+"""
+import html
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from mkdocs.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIM = ROOT / "node_modules" / "iframe-worker" / "shim" / "index.js"
+SHIM_IN_SITE = "assets/vendor/iframe-worker/shim.js"  # where mkdocs.offline.yml's extra.polyfills points
+ZIP_FOLDER = "dl-interview-site"                       # the zip unpacks into one folder, not loose files
+
+ARTICLE = re.compile(r'<article class="md-content__inner md-typeset">(.*?)</article>', re.S)
+STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
+BODY = re.compile(r"<body([^>]*)>")
+FIRST_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
+H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S)
+H2 = re.compile(r'<h2 ([^>]*\bid="([^"]+)"[^>]*)>(.*?)</h2>', re.S)
+HEADERLINK = re.compile(r'<a class="headerlink"[^>]*>.*?</a>', re.S)
+# The level label kb/hooks.py puts inside a question heading: it would end every PDF bookmark ("...?easy"), so
+# the book shows it with CSS generated content (which the outline leaves out) from a data-level-name attribute.
+LEVEL = re.compile(r'<span class="level level-\w+"[^>]*>(.*?)</span>')
+LEVEL_ATTRS = re.compile(r'\bdata-level(?:-name)?="[^"]*"')
+CLOSED_DETAILS = re.compile(r"<details\b(?![^>]*\bopen\b)")
+SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+LAZY = re.compile(r' loading="lazy"')  # a lazy image below the fold is never fetched by a headless print
+PICTURE = re.compile(r"</?picture>|<source [^>]*>")  # the phone copy of a figure would match a narrow print page
+ID = re.compile(r'\b(id|for)="([^"]+)"')
+URL = re.compile(r'\b(href|src)="([^"]*)"')
+TAG = re.compile(r"<[^>]+>")
+
+LABELS = {
+    "en": {"contents": "Contents", "online": "Online, with the source and result of the check behind each badge:",
+           "built": "Printed from the site built on"},
+    "zh": {"contents": "目录", "online": "在线版（每个徽章背后的检验代码与结果）：", "built": "本书印自构建于以下日期的网站："},
+}
+
+# Print layout on top of the site's own stylesheets (Material, Temml, kb.css), which the book links.
+BOOK_CSS = """
+@page { size: A4; margin: 16mm 15mm 18mm; @bottom-center { content: counter(page); font-size: 9pt; color: #555; } }
+@page :first { @bottom-center { content: none; } }
+html { font-size: 100%; }
+body { margin: 0; }
+* { print-color-adjust: exact; -webkit-print-color-adjust: exact; }  /* keep the badges' and boxes' colours */
+.book { font-size: .72rem; max-width: 52rem; margin: 0 auto; }
+:lang(zh) .book { font-family: -apple-system, "Noto Sans CJK SC", "Source Han Sans SC", sans-serif; }
+.cover { min-height: 85vh; display: flex; flex-direction: column; justify-content: center; }
+.cover h1 { font-size: 2.4em; color: var(--md-primary-fg-color); margin-bottom: .4em; }
+.toc, .chapter { break-before: page; }
+.toc ol { padding-left: 1.2em; } .toc ol ol { font-size: .92em; margin: .2em 0 .6em; }
+.toc li { margin: .1em 0; } .toc a { color: inherit; text-decoration: none; }
+.md-typeset h1, .md-typeset h2, .md-typeset h3, .md-typeset summary { break-after: avoid; }
+.md-typeset figure, .md-typeset img, .md-typeset tr, .md-typeset div.arithmatex { break-inside: avoid; }
+.md-typeset h2[data-level-name]::after, .toc [data-level-name]::after {
+  content: attr(data-level-name); margin-left: .6em; padding: .1em .6em; border-radius: 1em;
+  font-size: .55em; font-weight: 600; vertical-align: middle; color: #fff; white-space: nowrap; }
+.toc [data-level-name]::after { font-size: .75em; }
+[data-level="easy"]::after { background: #2e7d32; } [data-level="medium"]::after { background: #b85000; }
+[data-level="hard"]::after { background: #c62828; }
+/* Nothing scrolls on paper: long code lines wrap, wide tables and formulas show whole. */
+.md-typeset pre > code { white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; }
+.md-typeset div.arithmatex, .md-typeset__scrollwrap, .md-typeset__table { overflow: visible; }
+.md-typeset table:not([class]) { display: table; }
+.md-typeset img { max-width: 100%; height: auto; }
+"""
+
+
+def languages(config) -> list:
+    """[(language, folder of its pages in the built site)], the default language first, at the site's root."""
+    i18n = config.plugins.get("i18n")
+    if i18n is None:
+        return [(config.theme["language"], "")]
+    return [(lang, "" if lang == i18n.default_language else lang + "/") for lang in i18n.build_languages]
+
+
+def topic_pages(nav) -> list:
+    """The pages inside the nav's sections ("Topics"), in order; a top-level page (Home, Drill, Claims) is no topic."""
+    found = []
+    for item in nav:
+        for value in (item.values() if isinstance(item, dict) else [item]):
+            if isinstance(value, list):
+                found += [page for entry in value for page in
+                          (entry.values() if isinstance(entry, dict) else [entry]) if isinstance(page, str)]
+    return found
+
+
+def resolve(page_url: str, path: str) -> str:
+    """Site path of a relative link `path` on the page at the directory URL `page_url` ("zh/softmax/")."""
+    target = posixpath.normpath(posixpath.join(page_url, path))
+    return "" if target == "." else target + ("/" if path.endswith("/") else "")
+
+
+def read_page(site: Path, url: str) -> str:
+    return (site / url / "index.html").read_text(encoding="utf-8")
+
+
+def move_level(m) -> str:
+    """A question heading with its level label moved into a data-level-name attribute (see LEVEL)."""
+    attrs, _, inner = m.groups()
+    level = LEVEL.search(inner)
+    return f'<h2 {attrs} data-level-name="{level.group(1)}">{LEVEL.sub("", inner)}</h2>' if level else m.group(0)
+
+
+def chapter(page_html: str, url: str, slug: str, chapters: dict, site_url: str) -> str:
+    """A page's article, ready to sit in the book: ids made unique per chapter, links pointed into the book (or at
+    the site for pages that are not in it), images relative to downloads/, every <details> open."""
+    body = ARTICLE.search(page_html).group(1)
+    body = HEADERLINK.sub("", SCRIPT.sub("", body))
+    body = H2.sub(move_level, body)
+    body = PICTURE.sub("", LAZY.sub("", CLOSED_DETAILS.sub("<details open", body)))
+    body = ID.sub(lambda m: f'{m.group(1)}="{slug}--{m.group(2)}"', body)
+
+    def link(m):
+        attr, value = m.groups()
+        if re.match(r"[a-z][a-z0-9+.-]*:|//", value, re.I):
+            return m.group(0)
+        path, _, fragment = html.unescape(value).partition("#")
+        target = resolve(url, path) if path else url
+        if target in chapters:  # a page of the book: its chapter, or the anchor in it
+            new = f"#{chapters[target]}" + (f"--{fragment}" if fragment else "")
+        elif attr == "src":     # an image: the book sits in downloads/, beside the site's assets/
+            new = "../" + target
+        else:                   # another page of the site (a claim's checks): on paper only a full URL helps
+            new = site_url + target + (f"#{fragment}" if fragment else "")
+        return f'{attr}="{html.escape(new)}"'
+    return URL.sub(link, body)
+
+
+def heading_text(inner: str) -> str:
+    """A heading's HTML for the table of contents: its math and code kept, links and ids dropped."""
+    inner = HEADERLINK.sub("", LEVEL.sub("", inner))
+    return re.sub(r"</?a\b[^>]*>", "", ID.sub("", inner)).strip()
+
+
+def book(site: Path, lang: str, folder: str, pages: list, site_url: str) -> str:
+    """The whole book of one language as one HTML file meant for SITE_DIR/downloads/."""
+    home = read_page(site, folder)
+    urls = {folder + Path(p).stem + "/": Path(p).stem for p in pages}
+    chapters, toc = [], []
+    for url, slug in urls.items():
+        body = chapter(read_page(site, url), url, slug, urls, site_url)
+        questions = "".join(f'<li><a href="#{qid}" {" ".join(LEVEL_ATTRS.findall(attrs))}>{heading_text(text)}</a></li>'
+                            for attrs, qid, text in H2.findall(body))
+        toc.append(f'<li><a href="#{slug}">{heading_text(H1.search(body).group(1))}</a><ol>{questions}</ol></li>')
+        chapters.append(f'<section class="chapter" id="{slug}">{body}</section>')
+    title = html.unescape(re.search(r"<title>(.*?)</title>", home, re.S).group(1)).strip()
+    intro = URL.sub("", FIRST_PARAGRAPH.search(ARTICLE.search(home).group(1)).group(1))  # no links on the cover
+    styles = "".join(f'<link rel="stylesheet" href="../{resolve(folder, href)}">' for href in STYLESHEET.findall(home))
+    label = LABELS.get(lang, LABELS["en"])
+    online = site_url + folder
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>{styles}<style>{BOOK_CSS}</style></head>
+<body{BODY.search(home).group(1)}><main class="book md-typeset">
+<section class="cover"><h1>{html.escape(title)}</h1><p>{intro}</p>
+<p>{label["online"]} <a href="{online}">{online}</a></p><p>{label["built"]} {time.strftime("%Y-%m-%d")}</p></section>
+<nav class="toc"><h1>{label["contents"]}</h1><ol>{"".join(toc)}</ol></nav>
+{"".join(chapters)}
+</main></body></html>
+"""
+
+
+def print_pdf(html_path: Path, pdf_path: Path) -> None:
+    """Headless Chromium prints the book; its own profile, so a browser already running elsewhere does not clash."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        sys.exit("chromium is needed to print the PDFs (./run downloads installs it when run as root)")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", f"--user-data-dir={profile}",
+                        "--no-pdf-header-footer", "--generate-pdf-document-outline", "--virtual-time-budget=20000",
+                        f"--print-to-pdf={pdf_path}", html_path.as_uri()],
+                       check=True, capture_output=True, timeout=300)
+    if not pdf_path.exists():
+        sys.exit(f"chromium wrote no {pdf_path}")
+
+
+def offline_search(site: Path, langs: list) -> None:
+    """search/search_index.js, which Material loads instead of the JSON index from file://. Every page asks for this
+    one file, so it holds each language's index (kb/search.py's split) and hands out the one of the page's language."""
+    indexes = {lang: json.loads((site / folder / "search" / "search_index.json").read_text(encoding="utf-8"))
+               for lang, folder in langs}
+    default = langs[0][0]
+    (site / "search" / "search_index.js").write_text(
+        "var __index = (function (all) {\n"
+        '  var lang = (document.documentElement.lang || "").split("-")[0];\n'
+        f"  return all[lang] || all[{json.dumps(default)}];\n"
+        f"}})({json.dumps(indexes, ensure_ascii=False, separators=(',', ':'))});\n", encoding="utf-8")
+
+
+def source_date() -> time.struct_time:
+    """The zip's entry times: SOURCE_DATE_EPOCH, else the last commit's time, so a rebuild of the same commit
+    gives the same dates (and not 1980, which an unpacked folder would show)."""
+    stamp = os.environ.get("SOURCE_DATE_EPOCH")
+    if not stamp:
+        git = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True)
+        stamp = git.stdout.strip() or str(int(time.time()))
+    return time.gmtime(max(int(stamp), 315532800))  # zip dates start in 1980
+
+
+def write_zip(folder: Path, zip_path: Path) -> None:
+    """The folder as ZIP_FOLDER/..., in sorted order with fixed dates and modes."""
+    date = source_date()[:6]
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"{ZIP_FOLDER}/{path.relative_to(folder).as_posix()}", date)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, path.read_bytes())
+
+
+def offline_bundle(downloads: Path, zip_path: Path, langs: list) -> None:
+    """Build the site for file://, add the shim, the per-language search script and the downloads, and zip it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / ZIP_FOLDER
+        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+        build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                                "-f", str(ROOT / "mkdocs.offline.yml"), "-d", str(out)],
+                               cwd=ROOT, env=env, capture_output=True, text=True)
+        if build.returncode:
+            sys.exit("the offline build failed:\n" + build.stdout + build.stderr)
+        (out / SHIM_IN_SITE).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SHIM, out / SHIM_IN_SITE)
+        offline_search(out, langs)
+        for path in downloads.iterdir():  # the books and PDFs, so the home page's download links work offline too
+            if path.suffix in (".html", ".pdf"):
+                shutil.copyfile(path, out / "downloads" / path.name)
+        write_zip(out, zip_path)
+
+
+def main(site: Path) -> None:
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    site_url = (config.site_url or "").rstrip("/") + "/"
+    langs, pages = languages(config), topic_pages(config.nav)
+    downloads = site / "downloads"
+    downloads.mkdir(exist_ok=True)
+    timings = []
+    for lang, folder in langs:
+        start = time.perf_counter()
+        book_path = downloads / f"book-{lang}.html"
+        book_path.write_text(book(site, lang, folder, pages, site_url), encoding="utf-8")
+        pdf = downloads / f"dl-interview-{lang}.pdf"
+        print_pdf(book_path, pdf)
+        timings.append((pdf, time.perf_counter() - start))
+    start = time.perf_counter()
+    zip_path = downloads / "dl-interview-site.zip"
+    offline_bundle(downloads, zip_path, langs)
+    timings.append((zip_path, time.perf_counter() - start))
+    for path, seconds in timings:
+        print(f"{path.relative_to(site)}: {path.stat().st_size / 1e6:.2f} MB in {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(Path(sys.argv[1]).resolve())
