@@ -282,11 +282,11 @@ def badge(state: State, cid: str) -> str:
     cuda_text = {"passed": f"CUDA {_dtypes(cuda)}", "stale": "CUDA stale", "missing": "CUDA –",
                  "n/a": ""}[cuda_status]
     tests = ", ".join(c.test_id for c in state.checks[cid])
+    # the title is also the badge's accessible description; its text "✓ CPU f32 · CUDA –" is the name
     title = (f"{cid}: verified on CPU ({_dtypes(cpu)}); CUDA: {cuda_status} — {tests}")
     text = " · ".join(x for x in (f"✓ CPU {_dtypes(cpu)}", cuda_text) if x)
     cls = ".claim" + (" .claim-stale" if cuda_status == "stale" else "")
-    label = f"{cid}: verified on CPU ({_dtypes(cpu)}); CUDA: {cuda_status}"  # read instead of "✓ … CUDA –"
-    return f'[{text}](claims/{cid.split(".")[0]}.md#{cid}){{ {cls} title="{title}" aria-label="{label}" }}'
+    return f'[{text}](claims/{cid.split(".")[0]}.md#{cid}){{ {cls} title="{title}" }}'
 
 
 def failure_messages(state: State, lang: str, cid: str) -> list:

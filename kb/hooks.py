@@ -108,9 +108,26 @@ SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog"
 SEARCH_NAME = {"en": "Search", "zh": "搜索"}
 
 
-def on_post_page(output, page, config, **kwargs):
+# Bytes a page need not carry once the search index has been read from it (pages have a 200 KB budget): the
+# search exclusion marks, and Pygments' spans around plain names and blanks, which Material draws in the code's
+# own colour.
+AFTER_INDEXING = re.compile(r' data-search-exclude(?:="")?(?=[ >])')
+NAME_TOKEN = re.compile(r'<span class="(?:n|w)">([^<]*)</span>')
+# An inline formula's arithmatex wrapper, once the formula is MathML, and MathML attributes that change no layout
+# in MathML Core (fence and separator only inform assistive technology of what the operator dictionary says).
+INLINE_MATH = re.compile(r'<span class="arithmatex">(<math>.*?</math>)</span>', re.S)
+INERT_MATHML = re.compile(r' (?:fence|separator)="true"| style="(?:padding-left:0em;padding-right:0em;|math-depth:0;)"')
+
+
+def _name_search_dialog(output, config):
     name = SEARCH_NAME.get(config["theme"]["language"], SEARCH_NAME["en"])
-    output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG[:-1] + f' aria-label="{name}">')
+    return output.replace(SEARCH_DIALOG, SEARCH_DIALOG[:-1] + f' aria-label="{name}">')
+
+
+def on_post_page(output, page, config, **kwargs):
+    output = _name_search_dialog(output, config)
+    output = NAME_TOKEN.sub(r"\1", AFTER_INDEXING.sub("", output))
+    output = INERT_MATHML.sub("", INLINE_MATH.sub(r"\1", output))
     return HREFLANG_LINK.sub("", output)
 
 
@@ -122,4 +139,4 @@ def on_post_template(output_content, template_name, config, **kwargs):
     for alt in getattr(config.plugins.get("i18n"), "extra_alternate", None) or []:
         output_content = re.sub(rf'href="[^"]*"(?= hreflang="{re.escape(alt["lang"])}" class="md-select__link")',
                                 f'href="{alt["link"]}"', output_content)
-    return HREFLANG_LINK.sub("", output_content)
+    return HREFLANG_LINK.sub("", _name_search_dialog(output_content, config))

@@ -112,17 +112,17 @@ def built_pages(site):
     return sorted(paths) + ["/404.html"]
 
 
-# The math as the build typeset it (kb/math.py): formulas whose markup holds no MathML, Temml's error elements,
+# The math as the build typeset it (kb/math.py): arithmatex markup left without MathML, Temml's error elements,
 # formulas drawn with no width (a missing font), and the page's text outside code and math.
 MATH_REPORT = """() => {
   const formulas = [...document.querySelectorAll('.arithmatex')];
   const untypeset = formulas.filter(e => !e.querySelector('math')).map(e => e.textContent.trim().slice(0, 80));
   const errors = [...document.querySelectorAll('merror')].map(e => e.textContent.slice(0, 80));
-  const invisible = [...document.querySelectorAll('.arithmatex math')]
+  const invisible = [...document.querySelectorAll('math')]
     .filter(m => m.checkVisibility() && m.getBoundingClientRect().width === 0).map(m => m.textContent.slice(0, 80));
   const body = document.body.cloneNode(true);
   body.querySelectorAll('pre, code, script, style, math').forEach(e => e.remove());
-  return {errors, untypeset, invisible, math: formulas.length, text: body.innerText};
+  return {errors, untypeset, invisible, math: document.querySelectorAll('math').length, text: body.innerText};
 }"""
 
 
@@ -222,9 +222,9 @@ def tick_font_size(svg_path):
     """The smallest tick-label font size of a matplotlib SVG, in the SVG's own units, and the SVG's width."""
     root = ET.parse(svg_path).getroot()
     width = float(root.get("viewBox").split()[2])
-    sizes = [float(re.search(r"font-size: ([\d.]+)px", t.get("style", "")).group(1))
-             for g in root.iter("{http://www.w3.org/2000/svg}g") if re.match(r"[xy]tick_\d+$", g.get("id", ""))
-             for t in g.iter("{http://www.w3.org/2000/svg}text")]
+    styles = [t.get("style", "") for g in root.iter("{http://www.w3.org/2000/svg}g")
+              if re.match(r"[xy]tick_\d+$", g.get("id", "")) for t in g.iter("{http://www.w3.org/2000/svg}text")]
+    sizes = [float(m.group(1)) for m in map(re.compile(r"font-size: ([\d.]+)px").search, styles) if m]
     return (min(sizes) if sizes else None), width
 
 
@@ -265,7 +265,7 @@ def test_levels_and_badges_have_text_for_screen_readers(tab, base_url):
     tab.visit(base_url + "/zh/softmax/")
     level = tab.page.locator("h2 .level").first
     assert level.inner_text() in ("简单", "中等", "困难")
-    label = tab.page.locator("a.claim").first.get_attribute("aria-label")
+    label = tab.page.locator("a.claim").first.get_attribute("title")
     assert label and "verified on CPU" in label
 
 

@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 # What is not prose: code (the claims page shows each check's source), scripts, styles, and the math itself.
-NOT_PROSE = re.compile(r"<(pre|code|script|style)\b.*?</\1>"
+NOT_PROSE = re.compile(r"<(pre|code|script|style|math)\b.*?</\1>"
                        r"|<(span|div)\b[^>]*\bclass=\"[^\"]*\barithmatex\b[^\"]*\"[^>]*>.*?</\2>", re.S | re.I)
 TAG = re.compile(r"<[^>]+>")
 # TeX in text: a control word (\frac, \sum, \mathbb, \lVert, ...) or a math delimiter \( \) \[ \] or $$.

@@ -22,7 +22,9 @@ SVG_BUDGET = 60_000  # bytes; a figure drawn heavier has its plotted marks raste
 RASTER_DPI = 150
 NARROW_WIDTH = 5.0  # inches: at 390 px (about 350 px of column) 11-pt text draws at about 10.7 px
 STYLE = {"svg.hashsalt": "kb", "svg.fonttype": "none", "font.size": 11, "axes.grid": True, "grid.alpha": 0.3,
-         "font.family": ["DejaVu Sans", "sans-serif"]}
+         "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial"],  # each text repeats the list
+         "path.simplify_threshold": 0.5}  # drop vertices that move a line by under half a pixel: lighter SVGs
+PHONE_MIN_FONT = 10  # points: the stacked copy's smallest text (legends written at 7 pt would draw at 7 px)
 
 
 def figure(name):
@@ -125,5 +127,8 @@ def stack_for_phone(fig) -> bool:
         fig.set_size_inches(NARROW_WIDTH, panel_height * len(panels))
     else:
         fig.set_size_inches(NARROW_WIDTH, panel_height * nrows)
+    from matplotlib.text import Text
+    for text in fig.findobj(Text):
+        text.set_fontsize(max(text.get_fontsize(), PHONE_MIN_FONT))
     fig.tight_layout()
     return True
