@@ -303,6 +303,18 @@ def relu_piecewise_linear(t):
     with torch.no_grad():
         got = net(torch.as_tensor(x).unsqueeze(1)).squeeze(1).numpy()
     assert np.allclose(got, np.interp(x, knots, values), rtol=0, atol=1e-12)
+    # the smallest case, two knots: one unit, the straight line through the two points
+    line = act.relu_interpolant(torch.tensor([-1.0, 3.0], dtype=torch.float64),
+                                torch.tensor([2.0, -6.0], dtype=torch.float64))
+    assert line[0].out_features == 1
+    with torch.no_grad():
+        pts = torch.tensor([[-1.0], [0.5], [3.0]], dtype=torch.float64)
+        assert_close(line(pts), 2.0 - 2.0 * (pts + 1), rtol=0, atol=1e-15)
+    # the net is built on the knots' device, whatever the default device (torch.set_default_device) says
+    knots_t, values_t = torch.as_tensor(knots), torch.as_tensor(values)
+    with torch.device("meta"):
+        here = act.relu_interpolant(knots_t, values_t)
+    assert all(p.device == torch.device("cpu") and p.dtype == torch.float64 for p in here.parameters())
     # it is not linear: f(a) + f(b) != f(a + b) + f(0) for some a, b inside the range
     errors = {}
     for pieces in (8, 16):
@@ -369,6 +381,10 @@ def dead_relu_zero_gradient(t):
     # the other way round holds exactly: a unit dead on the data set is dead on every batch of it
     batch_mask = act.dead_relu_units(pre.detach()[:8])
     assert bool(batch_mask[dead].all()) and batch_mask.sum() >= dead.sum()
+    # "<= 0", not "< 0": a unit whose pre-activation is exactly 0 everywhere is dead too, since relu'(0) = 0
+    edge = torch.stack([torch.zeros(6), -torch.linspace(0.5, 1, 6), torch.tensor([0., 0, 0, 0, 0, 1e-30])], 1).to(x)
+    no_grad = _autograd(torch.relu, edge).eq(0).all(0)  # the oracle: autograd gives the unit no gradient at all
+    assert torch.equal(act.dead_relu_units(edge), no_grad) and no_grad.tolist() == [True, True, False]
     # conv layout: a channel is dead when it is <= 0 at every example and position
     fmap = t.randn(2, 3, 4, 4, stream=3)
     fmap[:, 1] = -fmap[:, 1].abs()
@@ -498,6 +514,12 @@ def elu_formula(t):
     assert act.elu(t.put([0.0])).item() == 0.0
     # the clamp keeps the discarded exp branch finite: the gradient at x = 1000 is 1, not NaN
     assert _autograd(act.elu, t.put([1000.0])).item() == 1.0
+    # for every x > 0 the discarded branch is expm1(0) = 0 and contributes no gradient, whatever alpha: even with
+    # alpha = inf (inf * 0 = NaN in that branch) the slope is 1, as for F.elu
+    pos = t.put([1e-30, 0.5, 1.0, 1000.0])
+    inf_slope = _autograd(lambda u: act.elu(u, math.inf), pos)
+    assert torch.equal(inf_slope, torch.ones_like(pos))
+    assert torch.equal(inf_slope, _autograd(lambda u: F.elu(u, math.inf), pos))
     if t.dtype == torch.float64:
         mean = 1 / math.sqrt(2 * math.pi) + math.exp(0.5) * _phi(-1) - 0.5
         assert math.isclose(_normal_expectation(act.elu), mean, rel_tol=1e-10)
@@ -529,6 +551,14 @@ def prelu_learned_slope(t):
     (pm(x) * up).sum().backward()
     assert_close(pm.weight.grad, expected, rtol=t.tol(f64=1e-12, f32=1e-5), atol=t.tol(f64=1e-12, f32=1e-5))
     assert torch.equal(act.prelu(x, t.put([0.0])), torch.relu(x))
+    # channels are dim 1 for any x with at least 2 dims: (N, C) as after a Linear layer, and (N, C, L)
+    for shape in ((6, 3), (2, 3, 7)):
+        xs = t.randn(*shape, stream=2)
+        assert_close(act.prelu(xs, a), F.prelu(xs, a), rtol=tol, atol=tol)
+    # at exactly 0 the input gradient is the slope a, as for F.prelu (and leaky ReLU's k), not 1
+    zero = torch.zeros(2, 3, dtype=t.dtype, device=t.device)
+    assert torch.equal(_autograd(lambda u: act.prelu(u, a), zero), _autograd(lambda u: F.prelu(u, a), zero))
+    assert torch.equal(_autograd(lambda u: act.prelu(u, a), zero), a.expand(2, 3))
     assert_close(act.prelu(x, t.put([0.01])), F.leaky_relu(x, 0.01), rtol=0, atol=0)
 
 
@@ -606,6 +636,10 @@ def selu_self_normalizes(t):
     x = t.randn(nets, 1, width, stream=1)
     # selu_stack (on the page) against F.selu layer by layer; float32: 24 layers of rounding, values of order 1
     assert_close(act.selu_stack(x[:4], list(w[:, :4])), _selu_chain(x[:4], w[:, :4]), rtol=1e-4, atol=1e-4)
+    # batched weights that are not square (out != in): the input size is the last dim of W, not dim 1 or -2
+    wide = [t.randn(2, 4, 5, stream=3), t.randn(2, 6, 4, stream=4)]
+    xin = t.randn(2, 3, 5, stream=5)
+    assert_close(act.selu_stack(xin, wide), _selu_chain(xin, wide), rtol=1e-5, atol=1e-5)  # float32, 2 layers
     means, variances = _layer_stats(x, w)
 
     def within(stats, target, count):
@@ -803,10 +837,12 @@ def mish_check(t):
 @check("activations.glu-gating", dtypes=("float32", "float64"))
 def glu_gating(t):
     """GLU: the first half times the sigmoid of the second half, along dim, as F.glu; the order matters."""
-    x = t.randn(3, 8, 5)
+    x = t.randn(4, 8, 6)
     tol = t.tol(f64=1e-15, f32=1e-6)
-    for dim in (1, -2):
+    for dim in (0, 1, 2, -1, -2, -3):  # every dim, counted from either end
         assert_close(act.glu(x, dim), F.glu(x, dim), rtol=tol, atol=tol)
+    v = t.randn(6, stream=1)  # a single vector
+    assert_close(act.glu(v), F.glu(v), rtol=tol, atol=tol)
     y = t.randn(4, 6)
     assert_close(act.glu(y), F.glu(y), rtol=tol, atol=tol)
     a, b = y.chunk(2, -1)
@@ -825,6 +861,8 @@ def swiglu_parameter_count(t):
     d = 48
     h = act.swiglu_hidden_size(d)
     assert h == 128  # 2/3 of 192
+    # by default no rounding up: floor(8d/3) itself, odd or even (d = 5 gives 13)
+    assert [act.swiglu_hidden_size(n) for n in range(1, 40)] == [math.floor(8 * n / 3) for n in range(1, 40)]
     block = act.SwiGLU(d, h).to(t.device, t.dtype)
     x = t.randn(5, d)
     u, v = x @ block.w1.weight.T, x @ block.w3.weight.T

@@ -74,6 +74,12 @@ def random_choices_uniform(t):
     torch.manual_seed(t.seed)
     defaults = [torch.equal(aug.random_horizontal_flip(img), img) for _ in range(40)]
     assert 5 <= sum(defaults) <= 35  # Binomial(40, 1/2): P(outside) < 1e-5
+    # the generator decides the device of the draw, the image the device of the result: a CPU generator with an
+    # image elsewhere (the meta device here, shapes only; a GPU image on a GPU run) works and keeps the image's device
+    ghost, g3 = torch.empty(3, 8, 10, device="meta"), torch.Generator().manual_seed(0)
+    for out in (aug.random_horizontal_flip(ghost, 0.5, g3), aug.random_crop(ghost, 6, 2, g3),
+                aug.random_brightness(ghost, 0.5, g3), aug.add_gaussian_noise(ghost, 0.1, g3)):
+        assert out.device.type == "meta" and out.shape[0] == 3
 
 
 @check("augmentation.crop-shape-and-content", dtypes=("float32", "float64"))
@@ -180,6 +186,8 @@ def noise_injection_is_tikhonov(t):
     expected_loss(w_star).backward()
     assert w_star.grad.abs().max() < 1e-10  # the snippet's ridge solution is the minimizer
     assert (w_star.detach() - torch.linalg.lstsq(X, y.unsqueeze(1)).solution.squeeze(1)).abs().max() > 1e-3
+    # every tensor stays on X's device (the meta device here, shapes only)
+    assert aug.noise_injection_solution(X.to("meta"), y.to("meta"), s).device.type == "meta"
     try:  # a y of the wrong length is refused with the length X needs (12 rows, not the 6 columns)
         aug.noise_injection_solution(X, y[:-1], s)
     except ValueError as e:
@@ -260,6 +268,9 @@ def mixup_label_is_mixed(t):
     perm = torch.tensor([3, 0, 1, 2, 7, 4, 5, 6], device=t.device)
     mixed, y_a, y_b = aug.mixup(x, y, lam, perm)
     assert_close(mixed, torch.lerp(x[perm], x, lam), rtol=t.tol(f64=1e-14, f32=1e-6), atol=t.tol(f64=1e-15, f32=1e-6))
+    flat = x[:, 0, 0, 0]  # a batch of n scalars (1-D) is a batch too
+    assert_close(aug.mixup(flat, y, lam, perm)[0], torch.lerp(flat[perm], flat, lam),
+                 rtol=t.tol(f64=1e-14, f32=1e-6), atol=t.tol(f64=1e-15, f32=1e-6))
     assert torch.equal(y_a, y) and torch.equal(y_b, y[perm])
     tol = dict(rtol=t.tol(f64=1e-12, f32=1e-5), atol=0)  # float32: a K-term log-sum-exp, a few ulps
     huge = torch.zeros(n, k, dtype=torch.float64)
@@ -298,13 +309,22 @@ def cutmix_label_is_kept_area(t):
             assert kept >= lam - 1e-12                          # clipping and int() only shrink the box
     # lam = 1 pastes nothing; lam = 0 with the box centred covers the image up to the int/halving rounding
     assert aug.cutmix(x, y, 1.0, perm, g)[3] == 1.0
-    # the generator decides the centre: cy = int(u1 H), cx = int(u2 W) from two U(0, 1) draws
-    u = torch.rand(2, generator=torch.Generator().manual_seed(3), dtype=torch.float32)
-    cy, cx = int(u[0].item() * h), int(u[1].item() * w)
-    mixed, _, _, kept = aug.cutmix(x.cpu(), y.cpu(), 0.5, perm.cpu(), torch.Generator().manual_seed(3))
-    top, bottom, left, right = aug.cutmix_box(h, w, 0.5, cy, cx)
-    assert kept == 1 - (bottom - top) * (right - left) / (h * w)
-    assert torch.equal(mixed[..., top:bottom, left:right], x.cpu()[perm.cpu()][..., top:bottom, left:right])
+    # the generator decides the centre: cy = int(u1 H), cx = int(u2 W) from two U(0, 1) draws (H = 12 != W = 10);
+    # the same for a batch of grey (n, H, W) images
+    xc, yc, pc = x.cpu(), y.cpu(), perm.cpu()
+    centres = set()
+    for seed in range(3, 9):
+        u = torch.rand(2, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
+        cy, cx = int(u[0].item() * h), int(u[1].item() * w)
+        centres.add((cy, cx))
+        top, bottom, left, right = aug.cutmix_box(h, w, 0.5, cy, cx)
+        expected = xc.clone()
+        expected[..., top:bottom, left:right] = xc[pc][..., top:bottom, left:right]
+        for batch, want in ((xc, expected), (xc[:, 0], expected[:, 0])):
+            mixed, _, _, kept = aug.cutmix(batch, yc, 0.5, pc, torch.Generator().manual_seed(seed))
+            assert torch.equal(mixed, want)
+            assert kept == 1 - (bottom - top) * (right - left) / (h * w)
+    assert len({cy for cy, _ in centres}) >= 3 and len({cx for _, cx in centres}) >= 3  # centres that differ
 
 
 @check("augmentation.cutmix-label-is-kept-area", devices=("cpu",))

@@ -114,6 +114,11 @@ def affine_stack_collapses(t):
         assert "layers[1]" in str(e), str(e)
     else:
         raise AssertionError("a ReLU inside the stack was accepted")
+    # the collapsed layer is built where the stack lives (device and dtype): a stack on the meta device gives a
+    # meta layer, which a layer left on the CPU could not even be filled from
+    meta = fu.collapse_affine_stack([nn.Linear(5, 8, device="meta", dtype=torch.float64),
+                                     nn.Linear(8, 4, device="meta", dtype=torch.float64)])
+    assert (meta.weight.device.type, meta.bias.device.type, meta.weight.dtype) == ("meta", "meta", torch.float64)
 
 
 def _grid(t, bits):
@@ -318,6 +323,8 @@ def backward_twice_forward(t):
             backward = _flops(lambda: y.sum().backward())
             expected = fu.linear_layer_flops(batch, n_in, n_out, input_grad=input_grad)
             assert (forward, backward) == (expected["forward"], expected["backward"])
+            if input_grad:  # the default is a hidden layer, whose input needs a gradient
+                assert fu.linear_layer_flops(batch, n_in, n_out) == {"forward": forward, "backward": backward}
             assert backward == (2 if input_grad else 1) * forward
         assert forward != batch * n_in * n_out  # a FLOP is counted per multiply and per add, 2 per multiply-add
     ratios = {}

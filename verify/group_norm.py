@@ -153,6 +153,8 @@ def transformer_layer_norm(t):
     tol = t.tol(f64=1e-12, f32=5e-6)  # float32: means of 16 values ~5 and one rsqrt; measured <= 9.5e-7
     y = ln(x)
     assert_close(gn.transformer_layer_norm(x, ln.weight, ln.bias), y, rtol=0, atol=tol)
+    # one token on its own, a 1-D (d,) input, is normalized as nn.LayerNorm does it
+    assert_close(gn.transformer_layer_norm(x[0, 0], ln.weight, ln.bias), ln(x[0, 0]), rtol=0, atol=tol)
     assert_close(gn.transformer_layer_norm(x, ln.weight, ln.bias, eps=0.5), F.layer_norm(x, (d,), ln.weight, ln.bias,
                  eps=0.5), rtol=0, atol=tol)
     # before the affine step every token has mean 0
@@ -196,6 +198,8 @@ def rms_norm(t):
     assert [tuple(p.shape) for p in rms.parameters()] == [(d,)]
     tol = t.tol(f64=1e-12, f32=5e-6)  # float32: a mean of 16 squares and one rsqrt; measured <= 9.5e-7
     assert_close(gn.rms_norm(x, rms.weight, eps=1e-6), rms(x), rtol=0, atol=tol)
+    assert_close(gn.rms_norm(x, rms.weight), rms(x), rtol=0, atol=tol)  # the snippet's default eps is 1e-6
+    assert_close(gn.rms_norm(x[0, 0], rms.weight), rms(x[0, 0]), rtol=0, atol=tol)  # one 1-D (d,) token
     default = nn.RMSNorm(d).to(t.device, t.dtype)  # eps=None means torch.finfo(dtype).eps
     assert default.eps is None
     assert_close(gn.rms_norm(x, default.weight, eps=torch.finfo(t.dtype).eps), default(x), rtol=0, atol=tol)
@@ -361,6 +365,18 @@ def correlated_pixels_batch_noise(t):
         if n == 2:  # on average 1.49 instead of the population variance 2
             assert abs(biased.mean().item() - (tau ** 2 + sigma ** 2)) > 6 * se
     assert round(gn.batch_mean_sd(2, 64, 1.0, 1.0), 2) == 0.71 and round(math.sqrt(2 / 128), 3) == 0.125
+    # both closed forms, exactly, from the covariance of the N P values: tau^2 within an image, sigma^2 on
+    # the diagonal; Var(batch mean) = 1' S 1 / M^2 and E[biased variance] = tr(S (I - 11'/M)) / M, M = N P.
+    # tau, sigma away from 1 and 0 (a power or a factor of them shows), and the edges tau = 0, sigma = 0, N = 1
+    for n, p, tau, sigma in ((3, 5, 0.7, 1.6), (1, 4, 1.3, 0.4), (4, 2, 0.0, 0.8), (2, 3, 2.5, 0.0)):
+        m = n * p
+        cov = tau ** 2 * torch.block_diag(*[torch.ones(p, p, dtype=torch.float64)] * n)
+        cov += sigma ** 2 * torch.eye(m, dtype=torch.float64)
+        centre = torch.eye(m, dtype=torch.float64) - 1 / m
+        var_mean = cov.sum().item() / m ** 2
+        mean_var = torch.trace(cov @ centre).item() / m
+        assert math.isclose(gn.batch_mean_sd(n, p, tau, sigma), math.sqrt(var_mean), rel_tol=1e-12)
+        assert math.isclose(gn.expected_batch_variance(n, p, tau, sigma), mean_var, rel_tol=1e-12, abs_tol=1e-15)
 
 
 @check("group_norm.small-batch-train-eval-gap", kind="demonstration")

@@ -26,6 +26,8 @@ def mse_is_gaussian_nll(t):
     mu, y = t.randn(50), 1.7 * t.randn(50, stream=1)
     nll = ls.gaussian_nll(mu, y, sigma)
     assert_close(nll, -torch.distributions.Normal(mu, sigma).log_prob(y).mean(), **EXACT)
+    # sigma < 1 as well (log sigma < 0): every sigma > 0 is accepted and exact
+    assert_close(ls.gaussian_nll(mu, y, 0.6), -torch.distributions.Normal(mu, 0.6).log_prob(y).mean(), **EXACT)
     assert_close(nll, F.gaussian_nll_loss(mu, y, torch.full_like(y, sigma**2), full=True), **EXACT)
     # over 20 different predictions, NLL - MSE / (2 sigma^2) is one constant, log sigma + log(2 pi) / 2
     const = math.log(sigma) + 0.5 * math.log(2 * math.pi)
@@ -147,6 +149,9 @@ def huber_bounded_influence(t):
     got.sum().backward()
     assert_close(r.grad, r.detach().clamp(-delta, delta), rtol=1e-14, atol=1e-15)  # psi(r) = clip(r, -delta, delta)
     assert r.grad.abs().max().item() == delta
+    # delta = inf leaves only the quadratic part r^2 / 2, infinite residuals included (inf, not inf - inf = nan)
+    edge = torch.cat([r.detach(), t.put([math.inf, -math.inf])])
+    assert torch.equal(ls.huber_loss(edge, math.inf), 0.5 * edge**2)
     # smooth L1 with beta is Huber with delta = beta, divided by beta: the same only at beta = 1
     zero = torch.zeros_like(r)
     smooth = F.smooth_l1_loss(r.detach(), zero, reduction="none", beta=delta)
@@ -280,6 +285,14 @@ def focal_gamma_zero_is_ce(t):
     ps = torch.softmax(z.double(), -1).cpu().numpy()[np.arange(100), c.cpu().numpy()]
     closed_soft = np.mean((1 - ps) ** 2 * -np.log(ps))
     assert abs(ls.softmax_focal_loss(z, c).item() - closed_soft) < t.tol(f64=1e-13, f32=1e-6)
+    # a gamma that is not an even integer (the sign of 1 - p_t matters there), with a per-class alpha
+    a = t.put([0.5, 1.0, 2.0, 0.25])
+    for g in (0.5, 1.0):
+        closed_g = np.mean(np.where(yd == 1, 0.25, 0.75) * (1 - pt) ** g * -np.log(pt))
+        assert abs(ls.sigmoid_focal_loss(z, y, gamma=g).item() - closed_g) < t.tol(f64=1e-13, f32=1e-6)
+        closed_soft_g = np.mean(a.double().cpu().numpy()[c.cpu().numpy()] * (1 - ps) ** g * -np.log(ps))
+        got_soft_g = ls.softmax_focal_loss(z, c, gamma=g, alpha=a).item()
+        assert abs(got_soft_g - closed_soft_g) < t.tol(f64=1e-13, f32=1e-6)
     # an easy example far out (z = 40, y = 1): 1 - p_t = sigma(-40) ~ 4e-18, which 1 - sigma(40) rounds to 0
     easy, one = t.put([40.0]), t.put([1.0])
     expect = torch.sigmoid(-easy) ** 2 * F.binary_cross_entropy_with_logits(easy, one, reduction="none")
@@ -368,6 +381,8 @@ def label_smoothing_logit_gap(t):
     big = t.record("gap_k1000", ls.smoothed_optimal_logit_gap(1000, eps))
     assert abs(slope(big, num=1000)[0, 0].item()) < 1e-13  # a sum of 1000 exponentials: rounding ~1e-14
     assert round(big, 1) == 9.1  # log 9001
+    two = ls.smoothed_optimal_logit_gap(2, eps)  # the smallest K, binary classification: log 19
+    assert abs(two - math.log(19)) < 1e-14 and abs(slope(two, num=2)[0, 0].item()) < 1e-15
     # plausible wrong gaps: log((1 - eps) / eps), and eps spread over the K - 1 wrong classes only
     for wrong in (math.log((1 - eps) / eps), math.log((1 - eps) * (k - 1) / eps)):
         assert abs(slope(wrong)[0, 0].item()) > 5e-3

@@ -329,6 +329,23 @@ def radam_rectifier_is_warmup(t):
     half = t.record("steps_to_half", 6 + next(i for i, r in enumerate(rect) if r >= 0.5))
     ninety = t.record("steps_to_90", 6 + next(i for i, r in enumerate(rect) if r >= 0.9))
     assert 500 < half < 600 and 2500 < ninety < 3500
+    # the default beta2 is 0.999 (torch's): r_6 = 0.026 as above
+    assert lrs.radam_rectifier(6) == lrs.radam_rectifier(6, 0.999) and round(lrs.radam_rectifier(6), 3) == 0.026
+    # the edge rho_t = 5 exactly (beta2 = 0.7678067796924252 at t = 7, found by bisection): torch's test is
+    # rho_t > 5, so it takes the plain momentum step, and the snippet returns None; one step later it rectifies
+    b2e = 0.7678067796924252
+    assert 2 / (1 - b2e) - 1 - 2 * 7 * b2e ** 7 / (1 - b2e ** 7) == 5.0
+    p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    radam = torch.optim.RAdam([p], lr=lr, betas=(b1, b2e), eps=eps)
+    g, m = torch.tensor([1000.0, -3.0, 0.5], dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    for k in range(1, 8):
+        with torch.no_grad():
+            p.zero_()
+        p.grad = g.clone()
+        radam.step()
+        m = b1 * m + (1 - b1) * g
+    assert_close(-p.detach(), lr * m / (1 - b1 ** 7), rtol=1e-12, atol=0)
+    assert lrs.radam_rectifier(7, b2e) is None and lrs.radam_rectifier(8, b2e) is not None
 
 
 def _least_squares_batches(t, n=256, d=8, k=8, noise=0.5):
@@ -401,6 +418,15 @@ def linear_warmup_matches_torch(t):
     _close(floored, [lrs.warmup_cosine(s, 1.0, w, total, start_factor=0.2, eta_min=0.1) for s in range(total + 1)],
            rtol=1e-12)
     assert lrs.warmup_cosine(total + 7, 1.0, w, total, eta_min=0.1) == approx(0.1)
+    # range edges against torch: a one-step warm-up, and the hand-over at step w, where the cosine starts at lr
+    # exactly (torch's closed form at its milestone); the warm-up line there gives 0.01 + 0.99 * 3 / 3 = 1 - 1 ulp
+    for w, total in ((1, 8), (3, 12)):
+        chained = _rates(lambda o: sched.SequentialLR(o, [sched.LinearLR(o, start_factor=0.01, total_iters=w),
+                                                          sched.CosineAnnealingLR(o, T_max=total - w)],
+                                                      milestones=[w]), 1.0, total + 1)
+        _close(chained, [lrs.warmup_cosine(s, 1.0, w, total) for s in range(total + 1)], rtol=1e-12, atol=1e-15)
+        assert chained[w] == lrs.warmup_cosine(w, 1.0, w, total) == 1.0
+    assert 0.01 + (1 - 0.01) * 3 / 3 != 1.0  # the rounding that a `step <= warmup_steps` slip would show
     # a warm-up from exactly 0 is not a LinearLR: torch raises; LambdaLR can do it (its first step is then wasted)
     with pytest.raises(ValueError, match="greater than 0"):
         sched.LinearLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), start_factor=0.0)
@@ -408,19 +434,25 @@ def linear_warmup_matches_torch(t):
 
 
 # ---------------------------------------------------------------- one-cycle and the range test
+def _torch_one_cycle(max_lr, total, pct, **kw):
+    """The learning rates and momenta torch's OneCycleLR sets at each of `total` steps, and the spent scheduler."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=max_lr, momentum=0.9)
+    scheduler = sched.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=pct, **kw)
+    rates, moms = [], []
+    for _ in range(total):
+        rates.append(opt.param_groups[0]["lr"])
+        moms.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        scheduler.step()
+    return rates, moms, scheduler
+
+
 @check("lr_schedules.one-cycle-boundaries", devices=("cpu",))
 def one_cycle_boundaries(t):
     """OneCycleLR: lr = max_lr/25 at step 0, max_lr at step pct*T - 1, max_lr/(25*1e4) at step T - 1; momentum
     0.95 -> 0.85 -> 0.95; a step beyond T raises."""
     for max_lr, total, pct in ((1.0, 100, 0.3), (0.4, 1000, 0.25), (3.0, 37, 0.5)):
-        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=max_lr, momentum=0.9)
-        scheduler = sched.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=pct)
-        rates, moms = [], []
-        for _ in range(total):
-            rates.append(opt.param_groups[0]["lr"])
-            moms.append(opt.param_groups[0]["momentum"])
-            opt.step()
-            scheduler.step()
+        rates, moms, scheduler = _torch_one_cycle(max_lr, total, pct)
         mine = [lrs.one_cycle(s, max_lr, total, pct) for s in range(total)]
         _close(rates, [r for r, _ in mine], rtol=1e-12)
         _close(moms, [m for _, m in mine], rtol=1e-12)
@@ -455,6 +487,18 @@ def one_cycle_boundaries(t):
     t.record("initial", lrs.one_cycle(0, 1.0, 100)[0])
     t.record("final", lrs.one_cycle(99, 1.0, 100)[0])
     assert round(lrs.one_cycle(99, 1.0, 100)[0] * 1e6, 6) == 4.0
+    # range edges, against torch: the peak at step 1 (pct_start * T - 1 = 1) or at T - 2, and divisors below 1
+    # (torch only asks for > 0: the rate then starts and ends above max_lr); at the peak both give max_lr exactly,
+    # while the falling branch's formula there, end + (max_lr - end), is 2 ulp off for end = 0.4
+    for total, pct, kw in ((100, 0.02, {}), (10, 0.9, {}), (20, 0.5, dict(div_factor=0.5, final_div_factor=0.5))):
+        rates, moms, _ = _torch_one_cycle(0.1, total, pct, **kw)
+        mine = [lrs.one_cycle(s, 0.1, total, pct, **kw) for s in range(total)]
+        _close(rates, [r for r, _ in mine], rtol=1e-12)
+        _close(moms, [m for _, m in mine], rtol=1e-12)
+        peak = round(pct * total - 1)
+        assert rates[peak] == mine[peak][0] == 0.1 and moms[peak] == mine[peak][1] == 0.85
+    end = 0.1 / 0.5 / 0.5
+    assert end + (0.1 - end) != 0.1
 
 
 def _range_test_run(t, batch):
@@ -494,6 +538,16 @@ def lr_range_test(t):
     assert len(rates) == 6 and rates[-1] == approx(1e-1, rel=1e-14)
     rates, _ = lrs.lr_range_test(lambda w, k: ([1.0, float("nan")][min(k, 1)], w), torch.zeros(1), 1e-3, 1e-1, 6)
     assert rates == [1e-3]
+    # "stops once the loss exceeds stop_factor x best": a loss of exactly 4 x best (2.0 = 4 x 0.5) is kept
+    script = [1.0, 0.5, 2.0, 2.5, 0.1]
+    _, losses = lrs.lr_range_test(lambda w, k: (script[k], w), torch.zeros(1), 1e-3, 1e-1, 5)
+    assert losses == [1.0, 0.5, 2.0]
+    # any stop_factor > 1 is allowed (1.5: stop at 0.8 > 1.5 x 0.5), and the shortest sweep, 2 steps, is lr_min, lr_max
+    _, losses = lrs.lr_range_test(lambda w, k: ([1.0, 0.5, 0.7, 0.8][k], w), torch.zeros(1), 1e-3, 1e-1, 4,
+                                  stop_factor=1.5)
+    assert losses == [1.0, 0.5, 0.7]
+    rates, _ = lrs.lr_range_test(lambda w, k: (1.0, w), torch.zeros(1), 1e-3, 1e-1, 2)
+    assert rates[0] == 1e-3 and rates[1] == approx(1e-1, rel=1e-15) and len(rates) == 2
 
 
 # ---------------------------------------------------------------- ReduceLROnPlateau and the step order
@@ -538,6 +592,17 @@ def plateau_semantics(t):
     # a cut smaller than eps (1e-8) is skipped: at lr = 5e-9 the rate stays, at eps = 1e-10 it is cut
     assert _torch_plateau([1.0] * 5, 5e-9, patience=1) == [5e-9] * 5 == lrs.reduce_on_plateau([1.0] * 5, 5e-9, patience=1)
     assert _torch_plateau([1.0] * 5, 5e-9, patience=1, eps=1e-10)[2] == approx(5e-10)
+    # edges, against torch: a cut of exactly eps (2 - 1 = 1) is skipped too ("larger than eps"); with threshold 0
+    # an equal metric is not an improvement; a NaN metric (a diverged epoch) counts as bad from the first epoch
+    edges = (([1.0] * 5, 2.0, dict(factor=0.5, eps=1.0, patience=1)),
+             ([1.0] * 15, 0.1, dict(threshold=0.0)), ([1.0] * 15, 0.1, dict(threshold=0.0, threshold_mode="abs")),
+             ([math.nan] * 4, 0.1, dict(patience=1)), ([math.nan] * 3, 0.1, dict(patience=0, cooldown=1)))
+    for metrics, lr, kw in edges:
+        assert lrs.reduce_on_plateau(metrics, lr, **kw) == _torch_plateau(metrics, lr, **kw)
+    assert _torch_plateau([1.0] * 5, 2.0, factor=0.5, eps=1.0, patience=1) == [2.0] * 5
+    assert _torch_plateau([1.0] * 15, 0.1, threshold=0.0)[11] == approx(0.01)
+    assert _torch_plateau([math.nan] * 4, 0.1, patience=1) == approx([0.1, 0.01, 0.01, 0.001])
+    assert _torch_plateau([math.nan] * 3, 0.1, patience=0, cooldown=1) == approx([0.01, 0.01, 0.001])
     # random walks and noisy decays, random settings: the snippet equals torch epoch by epoch
     rng = t.rng(1)
     for trial in range(60):

@@ -38,6 +38,14 @@ def float_format_limits(t):
         sub = lim["smallest_subnormal"]
         assert _v(sub, dtype, "cpu").item() == sub and _v(sub / 2, dtype, "cpu").item() == 0.0
         assert _v(sub * 1.5, dtype, "cpu").item() == 2 * sub  # a tie between sub and 2 sub goes to the even 2 sub
+    # the smallest layouts (2 exponent bits is the floor) against every finite value their bit patterns encode
+    for e, m in ((2, 1), (2, 3), (3, 2)):
+        bias = 2 ** (e - 1) - 1
+        values = sorted(((1 + f / 2 ** m) * 2.0 ** (stored - bias) if stored else f / 2 ** m * 2.0 ** (1 - bias))
+                        for stored in range(2 ** e - 1) for f in range(2 ** m))  # all-ones exponent: inf/NaN
+        lim = mp.float_format_limits(e, m)
+        assert lim["max"] == values[-1] and lim["smallest_subnormal"] == values[1]  # values[0] is 0
+        assert lim["smallest_normal"] == values[2 ** m] and lim["eps"] == values[values.index(1.0) + 1] - 1
     # float8_e4m3fn reuses the all-ones exponent for numbers (no inf): the IEEE formula would say 240, not 448
     assert torch.finfo(torch.float8_e4m3fn).max == 448.0 != mp.float_format_limits(4, 3)["max"] == 240.0
 
@@ -254,6 +262,17 @@ def grad_scaler_skips_nonfinite(t):
         loss = F.mse_loss(model(x), y)
     _, found_inf = mp.scaled_gradients(loss, list(model.parameters()), 2.0 ** 30)
     assert found_inf
+    # one unbatched sample (a 1-D x) is a batch of one: the same step
+    single, batch = _regression(t)[0], _regression(t)[0]
+    for net, xs, ys in ((single, x[0], y[0]), (batch, x[:1], y[:1])):
+        mp.amp_training_step(net, torch.optim.SGD(net.parameters(), lr=0.05),
+                             torch.amp.GradScaler(dev, init_scale=2.0 ** 8), F.mse_loss, xs, ys, dtype=BF16)
+    for p, q in zip(single.parameters(), batch.parameters()):
+        if dev == "cpu":
+            assert torch.equal(p, q)
+        else:  # a GPU may take another bfloat16 matmul kernel for a vector: a few bfloat16 roundings times lr
+            assert_close(p, q, rtol=0, atol=1e-3)
+    assert not all(torch.equal(p, q) for p, q in zip(single.parameters(), _regression(t)[0].parameters()))
 
 
 @check("mixed_precision.grad-scaler-growth-backoff")
@@ -288,6 +307,20 @@ def grad_scaler_growth_backoff(t):
     mp.amp_training_step(model, opt, scaler, loss_fn, x, y, dtype=BF16)
     assert scaler.get_scale() == top == mp.update_loss_scale(top, 0, False, growth_interval=1)[0]
     assert mp.update_loss_scale(2.0 ** 126, 0, False, growth_interval=1)[0] == top
+    # but it does grow to float32's largest number itself, which is finite: half of it doubled
+    f32_max = torch.finfo(F32).max
+    scaler = torch.amp.GradScaler(dev, init_scale=f32_max / 2, growth_interval=1)
+    mp.amp_training_step(model, opt, scaler, loss_fn, x, y, dtype=BF16)
+    assert scaler.get_scale() == f32_max == mp.update_loss_scale(f32_max / 2, 0, False, growth_interval=1)[0]
+    # a growth restarts the count too: with no overflow the scale grows every growth_interval steps
+    scaler = torch.amp.GradScaler(dev, init_scale=2.0 ** 4, growth_interval=2)
+    scale, good, ours, theirs = 2.0 ** 4, 0, [], []
+    for _ in range(4):
+        mp.amp_training_step(model, opt, scaler, F.mse_loss, x, y, dtype=BF16)
+        scale, good = mp.update_loss_scale(scale, good, False, growth_interval=2)
+        ours.append(scale)
+        theirs.append(scaler.get_scale())
+    assert theirs == ours == [2.0 ** 4, 2.0 ** 5, 2.0 ** 5, 2.0 ** 6]
 
 
 @check("mixed_precision.unscale-before-clipping")
@@ -394,6 +427,9 @@ def master_weights_accumulate(t):
     for dtype in (F16, BF16):
         w = torch.ones(3, dtype=dtype, device=t.device)
         assert torch.equal(mp.apply_updates(w, updates), w)  # every one of the 1000 updates rounded away
+        copy = mp.apply_updates(w, [])  # without a master copy the result is a new tensor, not w itself
+        copy += 1
+        assert torch.equal(w, torch.ones(3, dtype=dtype, device=t.device))
         with_master = mp.apply_updates(w, updates, master_dtype=F32)
         assert torch.equal(with_master, _v(exact, dtype, t.device).expand(3))  # the rounded true sum
         if dtype == F16:

@@ -607,6 +607,9 @@ def adamw_decay_times_lr(t):
     for lr, wd in ((0.05, 0.1), (0.01, 0.5)):
         assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, lr=lr, weight_decay=wd) <= MATCH_RTOL
     assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, torch_hyper={}) <= MATCH_RTOL  # same defaults
+    # betas and eps reach Adam's step (eps = 1e-2 is not negligible next to sqrt(v_hat) here)
+    assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, lr=0.05, betas=(0.8, 0.99), eps=1e-2,
+                         weight_decay=0.1) <= MATCH_RTOL
     defaults = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))]).defaults
     assert (defaults["lr"], defaults["weight_decay"]) == (1e-3, 1e-2)
 
@@ -710,6 +713,13 @@ def ema_matches_averagedmodel(t):
     assert_close(bn_avg.running_mean, hand_buffers[0], rtol=1e-12, atol=1e-14)
     assert_close(bn_avg.running_var, hand_buffers[1], rtol=1e-12, atol=1e-14)
     assert (bn_avg.running_mean - bn.running_mean).abs().max() > 1e-3
+    # the default decay is get_ema_multi_avg_fn's default, 0.999 (not 0.99)
+    from torch.optim.swa_utils import get_ema_multi_avg_fn
+    e, p = t.randn(5), t.randn(5, stream=1)
+    theirs = e.clone()
+    get_ema_multi_avg_fn()([theirs], [p], 1)
+    assert_close(opt.ema_update([e], [p])[0], theirs, rtol=1e-12, atol=1e-14)
+    assert (opt.ema_update([e], [p], 0.99)[0] - theirs).abs().max() > 1e-3
 
 
 @check("optimizers.ema-bn-statistics")
@@ -744,6 +754,19 @@ def ema_averages_out_noise(t):
     ratio = (1 - b) * (1 + b * rho) / ((1 + b) * (1 - b * rho))  # from Var(y) = (1-b)^2 sum b^(j+k) rho^|j-k| V
     xs, ys = opt.sgd_ema_second_moments(lr, a, b, 3000, 5.0)
     assert abs(xs[-1] / floor - 1) < 1e-12 and abs(ys[-1] / (ratio * floor) - 1) < 1e-9
+    # every step against the moment matrix of z = (x, y): z' = A z + c xi, so M' = A M A^T + s^2 c c^T,
+    # M_0 = x0^2 [[1, 1], [1, 1]]; a second setting with curvature < 1, x0 < 0 and s != 1
+    for lr_, a_, b_, x0, s in ((lr, a, b, 5.0, 1.0), (0.4, 0.5, 0.9, -3.0, 0.7)):
+        r = 1 - lr_ * a_
+        big_a = torch.tensor([[r, 0.0], [(1 - b_) * r, b_]], dtype=torch.float64)
+        c = torch.tensor([[-lr_], [-(1 - b_) * lr_]], dtype=torch.float64)
+        m = torch.full((2, 2), x0 ** 2, dtype=torch.float64)
+        got_x, got_y = opt.sgd_ema_second_moments(lr_, a_, b_, 60, x0, noise_std=s)
+        want = []
+        for _ in range(61):
+            want.append(m.diagonal().clone())
+            m = big_a @ m @ big_a.T + s ** 2 * c @ c.T
+        assert_close(torch.tensor([got_x, got_y], dtype=torch.float64).T, torch.stack(want), rtol=1e-12, atol=0)
     xs_s, ys_s = opt.sgd_ema_second_moments(lr, a, b, 3000, 5.0, noise_std=0.5)  # both scale with s^2
     assert abs(xs_s[-1] / (0.25 * floor) - 1) < 1e-12 and abs(ys_s[-1] / (0.25 * ratio * floor) - 1) < 1e-9
     assert round(t.record("variance_ratio", ratio), 4) == 0.0433
@@ -807,6 +830,12 @@ def newton_one_step_quadratic(t):
     eye = torch.eye(d, dtype=t.dtype, device=t.device)
     assert_close(opt.newton_step(theta0, g0, hess, damping=100.0),
                  torch.linalg.solve(hess_true + 100.0 * eye, b + 100.0 * theta0), rtol=1e-9, atol=1e-12)
+    # in closed form, with a damping that float32 cannot hold (1/3): -(diag(2, 5) + I/3)^-1 (1, 1) = -(3/7, 3/16)
+    small = opt.newton_step(t.put([0.0, 0.0]), t.put([1.0, 1.0]), t.put([[2.0, 0.0], [0.0, 5.0]]), damping=1 / 3)
+    assert_close(small, t.put([-3 / 7, -3 / 16]), rtol=t.tol(f64=1e-14, f32=1e-6), atol=0)
+    # the step stays on its inputs' device (the identity is built there): meta tensors carry only shape and device
+    meta = torch.zeros(3, dtype=t.dtype, device="meta")
+    assert opt.newton_step(meta, meta, torch.eye(3, dtype=t.dtype, device="meta"), damping=0.5).device.type == "meta"
     # a Hessian-vector product costs one more backward pass and needs no n x n matrix
     v = t.randn(d, stream=2)
     assert_close(torch.autograd.functional.hvp(f, theta0, v)[1], hess_true @ v, rtol=1e-12, atol=1e-9)

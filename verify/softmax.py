@@ -289,9 +289,12 @@ def expected_calibration_error(t):
     # right whenever confident (underconfident bins), random otherwise (overconfident bins): gaps of both signs
     sure = probs.max(1).values > 0.6
     labels[sure] = probs[sure].argmax(1)
-    for n_bins in (15, 7):
+    # M = 2 and 1 put confidences in the lowest bins, (0, 1/M]: a shifted or merged bin index shows there
+    for n_bins in (15, 7, 2, 1):
         got = sm.expected_calibration_error(probs, labels, n_bins)
         assert abs(got.item() - _ece_reference(probs, labels, n_bins)) < 1e-14
+    # the default is M = 15 bins (Guo et al. 2017)
+    assert abs(sm.expected_calibration_error(probs, labels).item() - _ece_reference(probs, labels, 15)) < 1e-14
     # weighted by bin size, absolute gaps: 3 right at 0.75 and 1 wrong at 1.0 give 3/4 * 1/4 + 1/4 * 1 = 7/16;
     # the plausible slips give 5/8 (unweighted mean over the bins) and 1/16 (signed gaps that cancel)
     mixed = t.put([[0.75, 0.25]] * 3 + [[1.0, 0.0]])
@@ -324,6 +327,16 @@ def temperature_fit(t):
     # the ends: every label the arg-max -> sharpen to t_min; every label the arg-min -> flatten to t_max
     assert sm.fit_temperature(z, z.argmax(-1)) == 1e-3
     assert sm.fit_temperature(z, z.argmin(-1)) == 1e3
+    # separable with a gap of at least 5: softmax(z / t_min) is exactly one-hot in float64 (e^-5000 = 0), the
+    # slope there is exactly 0 and the NLL still falls towards T -> 0, so the answer is still t_min
+    sep = z + 5 * F.one_hot(z.argmax(-1), 5).to(t.dtype)
+    assert sm.fit_temperature(sep, z.argmax(-1)) == 1e-3
+    # logits that say nothing about the label (each row seen once with each label): the NLL falls all the way
+    # to the uniform prediction, T -> inf, so the answer is t_max; also with logits of 1e-14, where the slope
+    # at t_max rounds to exactly 0 (e^(1e-17) = 1)
+    blind = t.put([[0.0, 2.0], [0.0, 2.0]])
+    for scale in (1.0, 1e-14):
+        assert sm.fit_temperature(scale * blind, torch.tensor([0, 1], device=t.device)) == 1e3
 
 
 def _overfit_classifier(t):

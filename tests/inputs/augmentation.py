@@ -7,7 +7,7 @@ CASES = [
     (aug.horizontal_flip, (torch.zeros(5),), {}, ValueError, "img"),
     (aug.horizontal_flip, ([[0.0]],), {}, TypeError, "img"),
     (aug.random_horizontal_flip, (IMG, 1.5), {}, ValueError, "p"),
-    (aug.random_horizontal_flip, (IMG, 0.5, 123), {}, TypeError, "generator"),
+    (aug.random_horizontal_flip, (IMG, 0.5, 123), {}, TypeError, r"generator must be a torch\.Generator or None, got int"),
     (aug.pad_and_crop, (IMG, 0, 0, 9, 0), {}, ValueError, "size"),
     (aug.pad_and_crop, (IMG, 5, 0, 8, 2), {}, ValueError, "top"),
     (aug.pad_and_crop, (IMG, 0, -1, 8, 2), {}, ValueError, "left"),
@@ -64,4 +64,16 @@ CASES += [
     (aug.cutmix, (_B, _YL, 0.5, _P, 7), {}, TypeError, "generator"),
     (aug.cutmix, (_B, _YL, 2.0, _P), {}, ValueError, "lam"),
     (aug.cutmix, (_B, _YL, 0.5, torch.tensor([1, 1, 3, 0])), {}, ValueError, "perm"),
+]
+
+# range edges of lam and the message details; lam is checked before the generator is touched
+CASES += [
+    (aug.mixup, (torch.tensor(1.0), _YL, 0.5, _P), {}, ValueError, r"x must have at least 1 dimensions"),  # 0-d
+    (aug.mixup, (_B, _YL, -0.5, _P), {}, ValueError, r"lam must be >= 0, got -0\.5"),
+    (aug.mixed_cross_entropy, (torch.zeros(4, 5), _YL, _YL, 1.5), {}, ValueError, r"lam must be <= 1, got 1\.5"),
+    (aug.cutmix_box, (8, 8, -0.5, 0, 0), {}, ValueError, r"lam must be >= 0, got -0\.5"),
+    (aug.cutmix_box, (8, 6, 0.5, 8, 0), {}, ValueError, r"cy must be an int in \[0, 7\], got 8"),
+    (aug.cutmix_box, (8, 6, 0.5, 0, 6), {}, ValueError, r"cx must be an int in \[0, 5\], got 6"),
+    (aug.cutmix, (_B, _YL, -0.5, _P, 7), {}, ValueError, r"lam must be >= 0, got -0\.5"),
+    (aug.cutmix, (_B, _YL, 1.5, _P, 7), {}, ValueError, r"lam must be <= 1, got 1\.5"),
 ]

@@ -23,7 +23,8 @@ CASES = [
     (gn.rms_norm, (torch.zeros(2, 4), torch.ones(4)), {"eps": -1.0}, ValueError, "eps"),
     (gn.weight_norm, (torch.zeros(4), torch.ones(4)), {}, ValueError, "v"),
     (gn.weight_norm, (torch.zeros(4, 3), [1.0] * 4), {}, TypeError, "g"),
-    (gn.weight_norm, (torch.zeros(4, 3), torch.ones(3)), {}, ValueError, "g"),
+    (gn.weight_norm, (torch.zeros(4, 3), torch.ones(3)), {}, ValueError,
+     r"g must have one entry per output unit \(4\), got shape \(3,\)"),
     (gn.weight_standardize, (torch.zeros(5),), {}, ValueError, "w"),
     (gn.weight_standardize, (torch.zeros(5, 3),), {"eps": -1e-5}, ValueError, "eps"),
     (gn.batch_mean_sd, (0, 64, 1.0, 1.0), {}, ValueError, "n_images"),
@@ -34,4 +35,8 @@ CASES = [
     (gn.expected_batch_variance, (2, 0, 1.0, 1.0), {}, ValueError, "pixels"),
     (gn.expected_batch_variance, (2, 64, None, 1.0), {}, TypeError, "tau"),
     (gn.expected_batch_variance, (2, 64, 1.0, -2.0), {}, ValueError, "sigma"),
+    (gn.expected_batch_variance, (2, 64, -0.5, 1.0), {}, ValueError, r"tau must be >= 0, got -0\.5"),
+    (gn.batch_mean_sd, (2, 64, 1.0, -0.5), {}, ValueError, r"sigma must be >= 0, got -0\.5"),
+    (gn.transformer_layer_norm, (torch.tensor(1.0), torch.ones(1), torch.zeros(1)), {}, ValueError, "x"),  # 0-D
+    (gn.rms_norm, (torch.tensor(1.0), torch.ones(1)), {}, ValueError, "x"),  # 0-D: no feature axis
 ]

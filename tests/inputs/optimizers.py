@@ -61,3 +61,28 @@ CASES += [
     (opt.saddle_free_newton_step, (_P, _P, torch.zeros(3, 2)), {}, ValueError, "hessian"),
     (opt.saddle_free_newton_step, (_P, [0.0] * 3, torch.eye(3)), {}, TypeError, "grad"),
 ]
+
+# Sharper messages: each names the argument AND says what is wrong, so a mutated name or a dropped bound shows.
+CASES += [
+    (opt.optimize, (3, lambda th: th, _P, 10), {"lr": 0.1}, TypeError, "step must be callable, got int"),
+    (opt.optimize, (opt.sgd_step, "grad", _P, 10), {"lr": 0.1}, TypeError, "grad_fn must be callable, got str"),
+    (opt.ema_update, ([], [_P]), {}, TypeError, "ema must be a non-empty list of tensors"),
+    (opt.ema_update, ([_P], [[0.0]]), {}, TypeError, r"params\[0\] must be a torch\.Tensor"),
+    (opt.ema_update, ([_P], [torch.zeros(2)]), {}, ValueError, r"ema\[0\] and params\[0\] must have the same shape"),
+    (opt.ema_update, ([_P], [_P]), {"decay": -0.1}, ValueError, "decay must be >= 0, got -0.1"),
+    (opt.sgd_ema_second_moments, (0.1, 0.0, 0.9, 10, 1.0), {}, ValueError, "curvature must be > 0, got 0.0"),
+    (opt.sgd_ema_second_moments, (0.1, 2.0, -0.1, 10, 1.0), {}, ValueError, "decay must be >= 0, got -0.1"),
+    (opt.sgd_ema_second_moments, (0.1, 2.0, 0.9, 10, "5"), {}, TypeError, "x0 must be a real number"),
+    (opt.sgd_ema_second_moments, (0.1, 2.0, 0.9, 10, 1.0), {"noise_std": "1"}, TypeError,
+     "noise_std must be a real number"),
+    (opt.sgd_ema_second_moments, (0.1, 2.0, 0.9, 10, 1.0), {"noise_std": -1.0}, ValueError,
+     "noise_std must be >= 0, got -1.0"),
+    (opt.newton_step, (torch.zeros(3, 1), torch.zeros(3, 1), torch.eye(3)), {}, ValueError,
+     r"theta must have 1 dimensions, got shape \(3, 1\)"),
+    (opt.newton_step, (_P, torch.zeros(3, 1), torch.eye(3)), {}, ValueError,
+     r"grad must have 1 dimensions, got shape \(3, 1\)"),
+    (opt.newton_step, (_P, torch.zeros(2), torch.eye(3)), {}, ValueError, "theta and grad must have the same shape"),
+    (opt.newton_step, (_P, _P, torch.zeros(3, 3, 1)), {}, ValueError,
+     r"hessian must have 2 dimensions, got shape \(3, 3, 1\)"),
+    (opt.saddle_free_newton_step, (_P, _P, [[1.0]]), {}, TypeError, "hessian must be a torch.Tensor"),
+]
