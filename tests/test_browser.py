@@ -5,12 +5,9 @@ legible on a phone and axe-core finds no serious accessibility problem.
 One browser, one context and one tab serve every test in this file (a page visit costs a fraction of a second;
 a fresh context per page would cost more than the visit).
 """
-import functools
-import http.server
 import os
 import re
 import shutil
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -24,23 +21,16 @@ from tests.test_math_rendering import raw_tex
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = shutil.which("chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run", "--disable-sync"]
+FLAGS = page_weight.CHROMIUM_FLAGS
 
 
 SEARCH_WORKER = re.compile(r"/search/search_index\.json$|/assets/javascripts/(workers|lunr)/")
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def base_url(site):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url, server = page_weight.serve(site)
+    yield url
     server.shutdown()
     server.server_close()
 
@@ -106,10 +96,8 @@ def tab(browser, base_url):
 
 
 def built_pages(site):
-    """URL paths of every page of the built site, both languages, read from the build output."""
-    paths = [("/" + p.parent.relative_to(site).as_posix() + "/").replace("/./", "/")
-             for p in site.rglob("index.html") if "assets" not in p.relative_to(site).parts]
-    return sorted(paths) + ["/404.html"]
+    """URL paths of every page of the built site, both languages, and the 404 page."""
+    return page_weight.pages(site) + ["/404.html"]
 
 
 # The math as the build typeset it (kb/math.py): arithmatex markup left without MathML, Temml's error elements,
