@@ -48,15 +48,32 @@ def topic_modules(root: Path = ROOT) -> list:
 
 
 @functools.lru_cache(maxsize=None)
-def _imported_names(path: Path, mtime_ns: int) -> tuple:
-    """Dotted names a file imports (cached per file version: the gate asks once per page)."""
+def _parsed(path: Path, mtime_ns: int) -> ast.Module:
+    """One parse per file version and process: the imports, the static check list and the gate share it."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _tree(path: Path) -> ast.Module:
+    return _parsed(path, path.stat().st_mtime_ns)
+
+
+def _statements(body):
+    """Every statement, nested ones included (an import can sit in a function); no expressions."""
+    for node in body:
+        yield node
+        for block in ("body", "orelse", "finalbody", "handlers"):
+            yield from _statements(getattr(node, block, ()))
+
+
+def _imported_names(path: Path) -> list:
+    """Dotted names a file imports."""
     names = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _statements(_tree(path).body):
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
             names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-    return tuple(names)
+    return names
 
 
 def snippet_imports(path: Path, root: Path) -> set:
@@ -64,7 +81,7 @@ def snippet_imports(path: Path, root: Path) -> set:
     found, todo = set(), [path]
     while todo:
         current = todo.pop()
-        for name in _imported_names(current, current.stat().st_mtime_ns):
+        for name in _imported_names(current):
             if name.split(".")[0] != "snippets":
                 continue
             dep = root.joinpath(*name.split(".")).with_suffix(".py")
@@ -116,8 +133,7 @@ def static_checks(root: Path = ROOT) -> list:
     """Every `@check("claim", ...)`-decorated function, found without importing anything."""
     out = []
     for module in topic_modules(root):
-        tree = ast.parse(module.read_text(encoding="utf-8"))
-        for fn in tree.body:
+        for fn in _tree(module).body:
             if not isinstance(fn, ast.FunctionDef):
                 continue
             for dec in fn.decorator_list:
