@@ -47,14 +47,60 @@ def topic_modules(root: Path = ROOT) -> list:
     return sorted(p for p in (root / "verify").glob("*.py") if not p.name.startswith("_"))
 
 
+def _literal_kw(call: ast.Call, name: str, default):
+    for kw in call.keywords:
+        if kw.arg == name:
+            return ast.literal_eval(kw.value)
+    return default
+
+
+def _outline_of(source: str) -> dict:
+    """The dotted names a file imports (nested imports too) and its `@check` functions."""
+    tree = ast.parse(source)
+    imports, checks = [], []
+    for node in _statements(tree.body):
+        if isinstance(node, ast.Import):
+            imports += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imports += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        for dec in fn.decorator_list:
+            if isinstance(dec, ast.Call) and getattr(dec.func, "id", None) == "check":
+                checks.append({"claim": ast.literal_eval(dec.args[0]), "name": fn.name,
+                               "lines": [min([fn.lineno] + [d.lineno for d in fn.decorator_list]), fn.end_lineno],
+                               "devices": list(_literal_kw(dec, "devices", ("cpu", "cuda"))),
+                               "dtypes": list(_literal_kw(dec, "dtypes", ("float64",))),
+                               "kind": _literal_kw(dec, "kind", "exact")})
+    return {"imports": imports, "checks": checks}
+
+
+# What the machinery reads of each source file is kept between processes, in the project's
+# .pytest_cache: parsing every check and snippet module is most of what a cached `python -m verify`
+# costs. Keyed by content, so an edit is always seen.
 @functools.lru_cache(maxsize=None)
-def _parsed(path: Path, mtime_ns: int) -> ast.Module:
-    """One parse per file version and process: the imports, the static check list and the gate share it."""
-    return ast.parse(path.read_text(encoding="utf-8"))
+def _stored_outlines(cache: Path) -> dict:
+    """"<folder>/<file>.py" -> {"sha256", "outline"}, as the last process left them."""
+    try:
+        return json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
-def _tree(path: Path) -> ast.Module:
-    return _parsed(path, path.stat().st_mtime_ns)
+def _outline(path: Path) -> dict:
+    """The outline of a verify/ or snippets/ file, parsed only when its content is new."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    cache = path.parent.parent / ".pytest_cache" / "verify-outlines.json"
+    stored, key = _stored_outlines(cache), f"{path.parent.name}/{path.name}"
+    if stored.get(key, {}).get("sha256") != digest:
+        stored[key] = {"sha256": digest, "outline": _outline_of(data.decode("utf-8"))}
+        try:
+            write_report(cache, stored)
+        except OSError:  # a read-only checkout still works, only slower
+            pass
+    return stored[key]["outline"]
 
 
 def _statements(body):
@@ -65,23 +111,12 @@ def _statements(body):
             yield from _statements(getattr(node, block, ()))
 
 
-def _imported_names(path: Path) -> list:
-    """Dotted names a file imports."""
-    names = []
-    for node in _statements(_tree(path).body):
-        if isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-    return names
-
-
 def snippet_imports(path: Path, root: Path) -> set:
     """Snippet files that `path` imports, directly or through other snippet files."""
     found, todo = set(), [path]
     while todo:
         current = todo.pop()
-        for name in _imported_names(current):
+        for name in _outline(current)["imports"]:
             if name.split(".")[0] != "snippets":
                 continue
             dep = root.joinpath(*name.split(".")).with_suffix(".py")
@@ -122,33 +157,12 @@ class StaticCheck:
     kind: str
 
 
-def _literal_kw(call: ast.Call, name: str, default):
-    for kw in call.keywords:
-        if kw.arg == name:
-            return ast.literal_eval(kw.value)
-    return default
-
-
 def static_checks(root: Path = ROOT) -> list:
     """Every `@check("claim", ...)`-decorated function, found without importing anything."""
-    out = []
-    for module in topic_modules(root):
-        for fn in _tree(module).body:
-            if not isinstance(fn, ast.FunctionDef):
-                continue
-            for dec in fn.decorator_list:
-                if isinstance(dec, ast.Call) and getattr(dec.func, "id", None) == "check":
-                    first = min([fn.lineno] + [d.lineno for d in fn.decorator_list])
-                    out.append(StaticCheck(
-                        claim=ast.literal_eval(dec.args[0]),
-                        test_id=f"verify/{module.name}::{fn.name}",
-                        module=module,
-                        lines=(first, fn.end_lineno),
-                        devices=tuple(_literal_kw(dec, "devices", ("cpu", "cuda"))),
-                        dtypes=tuple(_literal_kw(dec, "dtypes", ("float64",))),
-                        kind=_literal_kw(dec, "kind", "exact"),
-                    ))
-    return out
+    return [StaticCheck(claim=c["claim"], test_id=f"verify/{module.name}::{c['name']}", module=module,
+                        lines=tuple(c["lines"]), devices=tuple(c["devices"]), dtypes=tuple(c["dtypes"]),
+                        kind=c["kind"])
+            for module in topic_modules(root) for c in _outline(module)["checks"]]
 
 
 def selected(claim: str, test_id: str, keyword: str) -> bool:

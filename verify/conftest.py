@@ -11,6 +11,7 @@
   significant digits a recorded value keeps.
 """
 import argparse
+import gc
 import json
 import os
 import platform
@@ -59,10 +60,22 @@ def _is_worker(config) -> bool:
 
 
 def pytest_configure(config):
+    _freeze_heap()
     if config.getoption("device") == "cuda" and not _torch().cuda.is_available():
         raise pytest.UsageError("--device cuda: torch sees no CUDA device")
     if not _is_worker(config):
         config.pluginmanager.register(ReportWriter(config), "verify-report")
+
+
+def _freeze_heap() -> None:
+    """Move every object alive now out of the garbage collector's sight. Its full passes would otherwise
+    rescan the whole of torch, pytest and the check modules again and again, and once more at exit:
+    frozen after start-up, collection and the last check, a cold run is about a second shorter."""
+    gc.freeze()
+
+
+def pytest_collection_finish(session):
+    _freeze_heap()
 
 
 def pytest_generate_tests(metafunc):
@@ -215,6 +228,7 @@ def cpu_name() -> str:
 
 def pytest_sessionfinish(session):
     """A worker hands the controller the environment of each device it ran on."""
+    _freeze_heap()
     config = session.config
     if _is_worker(config) and _READY:
         config.workeroutput["verify_environment"] = json.dumps({d: environment(d) for d in sorted(_READY)})
