@@ -223,22 +223,24 @@ def steps_vs_epochs(t):
     _assert_steps_match_oracle(t)
 
     steps, epochs = _steps_and_epochs(t)
-    # measured over seeds 0-11 (each the mean of 5 data sets): steps(1)/steps(4) 2.76-3.94 (perfect scaling
-    # would be 4), i.e. epochs(4)/epochs(1) 1.02-1.45; steps(1024)/steps(256) 0.91-0.97, steps(1024)/steps(64)
-    # 0.64-0.84; epochs(1024)/epochs(64) 10.3-13.4; epochs(1) 0.28-0.40, epochs(4) 0.34-0.53, epochs(1024)
-    # 12.2-19.0; epochs(1024)/epochs(1) 36-54. The bounds below are the ranges the page quotes.
+    # measured over seeds 0-899 (each the mean of 5 data sets): steps(1)/steps(4) 1.96-5.42 (perfect scaling
+    # would be 4), i.e. epochs(4)/epochs(1) 0.74-2.04; steps(1024)/steps(256) 0.86-1.0, steps(1024)/steps(64)
+    # 0.64-0.94; epochs(1024)/epochs(64) 10.3-15.1; epochs(1) 0.20-0.57, epochs(4) 0.17-0.67, epochs(1024)
+    # 10.0-23.6; epochs(1024)/epochs(1) 30-78. The step counts of one data set vary by about 35 %, so the
+    # bounds are wide; they still reject both wrong pictures: steps that ignore B (ratio 1, epochs x4) and
+    # perfect scaling that goes on for large B (steps(1024)/steps(64) = 1/16). The page quotes them.
     small = t.record("steps_1_over_4", steps[1] / steps[4])
-    assert 2.5 < small < 4.2  # perfect-scaling regime: nearly 4x fewer steps ...
-    assert 0.95 < t.record("epochs_4_over_1", epochs[4] / epochs[1]) < 1.6  # ... at nearly the same epochs
+    assert 1.8 < small < 6  # perfect-scaling regime: several times fewer steps ...
+    assert 0.67 < t.record("epochs_4_over_1", epochs[4] / epochs[1]) < 2.22  # ... at about the same epochs
     large = t.record("steps_1024_over_64", steps[1024] / steps[64])
-    assert 0.55 < large < 0.9  # beyond it: 16x the batch removes only 10-45 % of the steps ...
-    assert 8.8 < t.record("epochs_1024_over_64", epochs[1024] / epochs[64]) < 14.4  # ... so 16 x that in epochs
+    assert 0.55 < large < 1  # beyond it: 16x the batch removes at most 45 % of the steps ...
+    assert 8.8 < t.record("epochs_1024_over_64", epochs[1024] / epochs[64]) < 16  # ... so 9-16 x the epochs
     assert steps[1024] / steps[256] > 0.6
     assert all(steps[a] > steps[b] for a, b in [(1, 4), (4, 16), (16, 64), (64, 256)])
-    # small batches need a fraction of an epoch, the full batch more than ten
+    # small batches need a fraction of an epoch, the full batch several
     e1, e1024 = t.record("epochs_1", epochs[1]), t.record("epochs_1024", epochs[1024])
-    assert e1 < 0.5 and epochs[4] < 0.6 and e1024 > 10
-    assert t.record("epochs_1024_over_1", e1024 / e1) > 25
+    assert e1 < 0.7 and epochs[4] < 0.8 and e1024 > 8
+    assert t.record("epochs_1024_over_1", e1024 / e1) > 20
 
 
 @check("batch_size.shuffle-permutation-per-epoch", devices=("cpu",))

@@ -156,20 +156,22 @@ def shallow_sawtooth_needs_2k_units(t):
 def width_one_is_monotone(t):
     """A deep ReLU net of width 1 is monotone on R, so no depth lets it fit the tent; 3 shallow units do it exactly."""
     x = torch.linspace(-3, 3, 6001, dtype=torch.float64)
+    inputs = torch.cat([x, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)]).unsqueeze(1)  # the grid, then 3 probes
     g = t.generator()
     for depth in (2, 5, 20):
-        for _ in range(30):
-            layers = []
-            for _ in range(depth):
-                layers += [nn.Linear(1, 1), nn.ReLU()]
-            net = nn.Sequential(*layers, nn.Linear(1, 1)).double()
+        layers = []
+        for _ in range(depth):
+            layers += [nn.Linear(1, 1), nn.ReLU()]
+        net = nn.Sequential(*layers, nn.Linear(1, 1)).double()
+        for _ in range(30):  # 30 random draws of all its weights and biases (building the modules is the slow part)
             with torch.no_grad():
                 for p in net.parameters():
                     p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
-                diffs = torch.diff(net(x.unsqueeze(1)).squeeze(1))
+                out = net(inputs).squeeze(1)
+                diffs = torch.diff(out[:len(x)])
                 assert (diffs >= -1e-12).all() or (diffs <= 1e-12).all()
                 # a monotone g has max(|g(0)|, |g(1/2) - 1|, |g(1)|) >= 1/2 against T(0), T(1/2), T(1) = 0, 1, 0
-                e = net(torch.tensor([[0.0], [0.5], [1.0]], dtype=torch.float64)).squeeze(1)
+                e = out[len(x):]
                 assert torch.maximum(e[0].abs(), (e - 1)[1].abs()).maximum(e[2].abs()) >= 0.5 - 1e-12
     # one hidden layer with 3 units is the tent: 2 relu(x) - 4 relu(x - 1/2) + 2 relu(x - 1) on R
     tent = 2 * torch.relu(x) - 4 * torch.relu(x - 0.5) + 2 * torch.relu(x - 1)

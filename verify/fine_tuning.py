@@ -186,17 +186,20 @@ def _backbone():
 def transfer_demo(t):
     """With 40 labelled examples, a head on a backbone pretrained on a related task beats training from scratch."""
     x_src, src_y, x_tgt, tgt_y, x_test, test_y = _transfer_task(t)
+    steps, lr = 100, 0.03  # three times fit's default lr, so that 100 steps do for every stage
     t.seed_modules(stream=1)
     backbone = _backbone().to(t.device, t.dtype)
     pretrain = nn.Sequential(backbone, nn.Linear(32, 10)).to(t.device, t.dtype)
-    ft.fit(pretrain, pretrain.parameters(), x_src, src_y, 200, F.mse_loss)
+    ft.fit(pretrain, pretrain.parameters(), x_src, src_y, steps, F.mse_loss, lr)
     head = nn.Linear(32, 4).to(t.device, t.dtype)
     tuned = nn.Sequential(backbone, head)
-    ft.fit(tuned, ft.finetune_parameters(backbone, head, "feature-extractor"), x_tgt, tgt_y, 300, F.cross_entropy)
+    ft.fit(tuned, ft.finetune_parameters(backbone, head, "feature-extractor"), x_tgt, tgt_y, steps, F.cross_entropy, lr)
     scratch = nn.Sequential(_backbone(), nn.Linear(32, 4)).to(t.device, t.dtype)
-    ft.fit(scratch, scratch.parameters(), x_tgt, tgt_y, 300, F.cross_entropy)
+    scratch_loss = ft.fit(scratch, scratch.parameters(), x_tgt, tgt_y, steps, F.cross_entropy, lr)
     acc = {name: (ft.predict(m, x_test).argmax(1) == test_y).float().mean().item()
            for name, m in (("tuned", tuned), ("scratch", scratch))}
-    # measured over seeds 0-29: tuned 0.67-0.90, scratch 0.49-0.75, gap 0.102-0.288 (accuracy on 2000 test points)
+    # measured over seeds 0-29: tuned 0.69-0.89, scratch 0.47-0.73, gap 0.105-0.304 (accuracy on 2000 test points);
+    # scratch's training loss <= 1e-6: it lost for want of data, not of steps
     tuned, scratch = t.record("acc_tuned", acc["tuned"]), t.record("acc_scratch", acc["scratch"])
     assert tuned > 0.6 and tuned - scratch > 0.05, acc
+    assert scratch_loss < 1e-2

@@ -370,13 +370,15 @@ def _accuracy(model, x, y):
 
 
 def _best_half_plane(x, y, directions=720):
-    """Highest accuracy of any classifier 1[d . x > c] over `directions` unit vectors d and every threshold c."""
-    theta = torch.arange(directions, dtype=torch.float64) * (2 * math.pi / directions)
-    proj = x @ torch.stack([theta.cos(), theta.sin()], 1).T
-    ys = y[proj.argsort(0)]                      # labels in the order of each projection
-    zero = torch.zeros(1, directions, dtype=torch.float64)
-    correct = torch.cat([zero, (1 - ys).cumsum(0)]) + ys.sum(0) - torch.cat([zero, ys.cumsum(0)])
-    return (correct.max() / y.numel()).item()
+    """Highest accuracy of any classifier 1[d . x > c] over `directions` unit vectors d and every threshold c.
+    The opposite direction -d, threshold -c, labels every point the other way, so only half the directions are
+    sorted: each split scores max(correct, n - correct). (numpy: its argsort is a few times faster than torch's.)"""
+    theta = np.arange(directions // 2) * (2 * math.pi / directions)
+    proj = np.stack([np.cos(theta), np.sin(theta)], 1) @ x.numpy().T   # one row per direction
+    ys = y.numpy()[proj.argsort(1)]                # labels in the order of each projection
+    zero = np.zeros((theta.size, 1))
+    correct = np.hstack([zero, (1 - ys).cumsum(1)]) + ys.sum(1, keepdims=True) - np.hstack([zero, ys.cumsum(1)])
+    return float(np.maximum(correct, y.numel() - correct).max() / y.numel())
 
 
 @check("fundamentals.feature-learning-xor", devices=("cpu",), kind="demonstration")
@@ -387,12 +389,13 @@ def feature_learning_xor(t):
     x_train, y_train = _xor_data(g, 200)
     x_test, y_test = _xor_data(g, 1000)
     t.seed_modules()
-    linear = fu.fit_binary_classifier(nn.Linear(2, 1).double(), x_train, y_train, steps=100, lr=0.05)
+    linear = fu.fit_binary_classifier(nn.Linear(2, 1).double(), x_train, y_train, steps=50, lr=0.05)
     hidden = nn.Sequential(nn.Linear(2, 8), nn.Tanh()).double()
-    net = fu.fit_binary_classifier(nn.Sequential(hidden, nn.Linear(8, 1).double()), x_train, y_train, steps=200, lr=0.05)
+    net = fu.fit_binary_classifier(nn.Sequential(hidden, nn.Linear(8, 1).double()), x_train, y_train, steps=100, lr=0.05)
     with torch.no_grad():
         features_train, features_test = hidden(x_train), hidden(x_test)   # the learned representation, frozen
-    probe = fu.fit_binary_classifier(nn.Linear(8, 1).double(), features_train, y_train, steps=100, lr=0.05)
+    # a convex problem on 8 fixed features: a larger step gets there in 50 steps
+    probe = fu.fit_binary_classifier(nn.Linear(8, 1).double(), features_train, y_train, steps=50, lr=0.2)
     acc = {
         "linear_raw": _accuracy(linear, x_test, y_test),
         "best_half_plane": _best_half_plane(x_test, y_test),
@@ -401,7 +404,7 @@ def feature_learning_xor(t):
     }
     for name, value in acc.items():
         t.record(name, value)
-    # over seeds 0-79: linear_raw 0.34-0.66, best half-plane 0.67-0.72, mlp >= 0.94, probe >= 0.93
+    # over seeds 0-79: linear_raw 0.34-0.66, best half-plane 0.67-0.72, mlp >= 0.937, probe >= 0.938
     assert acc["linear_raw"] <= 0.72 and acc["best_half_plane"] <= 0.74
     assert acc["mlp"] >= 0.92 and acc["probe"] >= 0.92
 

@@ -1,5 +1,6 @@
 """Checks for docs/*/initialization.md. Oracles: torch.nn.init, nn.Linear, closed forms, sampling theory."""
 import functools
+import inspect
 import math
 
 import torch
@@ -7,7 +8,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from snippets import initialization as ini
-from verify._registry import check
+from verify._registry import Trial, check
 
 
 def _sample_var_sd(n, kurtosis):
@@ -49,8 +50,13 @@ def constant_init_stays_symmetric(t):
 
 
 def _assert_fit_is_sgd_momentum(t):
-    """fit (not cached: called afresh) = 200 full-batch steps of v <- 0.9 v + g, p <- p - 0.1 v on the MSE, then the
-    loss after the last step. Oracle: the update written out with autograd.grad, float64."""
+    """fit (not cached: called afresh) = `steps` full-batch steps of v <- mu v + g, p <- p - lr v on the MSE, then the
+    loss after the last step; the defaults are 200 steps, lr 0.1, mu 0.9. Oracle: the update written out with
+    autograd.grad, float64, for 20 steps at settings other than the defaults, so a fit that ignored its arguments
+    would fail (and the 200 default steps need not be run twice)."""
+    defaults = {k: p.default for k, p in inspect.signature(ini.fit).parameters.items() if p.default is not p.empty}
+    assert defaults == {"steps": 200, "lr": 0.1, "momentum": 0.9}
+    steps, lr, mu = 20, 0.2, 0.8
     x = t.randn(8, 2, stream=5).double().cpu()
     y = t.randn(8, 1, stream=6).double().cpu()
 
@@ -63,21 +69,20 @@ def _assert_fit_is_sgd_momentum(t):
     params = [p.detach().clone().requires_grad_() for p in net.parameters()]
     vel = [torch.zeros_like(p) for p in params]
 
-    def forward(ps, inp):
-        return torch.tanh(inp @ ps[0].T + ps[1]) @ ps[2].T + ps[3]
+    def loss_at(ps):
+        return ((torch.tanh(x @ ps[0].T + ps[1]) @ ps[2].T + ps[3] - y) ** 2).mean()
 
-    losses = []
-    for _ in range(200):
-        loss = ((forward(params, x) - y) ** 2).mean()
+    for _ in range(steps):
+        loss = loss_at(params)
         grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
             for p, v, g in zip(params, vel, grads):
-                v.mul_(0.9).add_(g)
-                p.sub_(0.1 * v)
-        losses.append(((forward(params, x) - y) ** 2).mean().item())
-    got = ini.fit(net, x, y)  # the defaults: steps=200, lr=0.1, momentum=0.9
-    assert math.isclose(got, losses[-1], rel_tol=1e-10), (got, losses[-1])
-    assert not math.isclose(got, losses[-2], rel_tol=1e-6)  # one step fewer (or more) is visible
+                v.mul_(mu).add_(g)
+                p.sub_(lr * v)
+    before_last, last = loss.item(), loss_at(params).item()
+    got = ini.fit(net, x, y, steps=steps, lr=lr, momentum=mu)
+    assert math.isclose(got, last, rel_tol=1e-10), (got, last)
+    assert not math.isclose(got, before_last, rel_tol=1e-6)  # one step fewer is visible
     for p, q in zip(net.parameters(), params):
         assert_close(p.detach(), q.detach(), rtol=1e-10, atol=1e-12)
     # a y with a different number of rows is refused with both counts in the message
@@ -236,11 +241,21 @@ def _assert_moments_match_loop(t):
         assert_close(torch.tensor(got, dtype=torch.float64), torch.tensor(ref, dtype=torch.float64), rtol=rtol, atol=0)
 
 
-def _depth_run(t, std):
-    """log10 of E[h_50^2]/E[h_0^2] and the 50 per-layer ratios r_l = E[h_l^2]/E[h_{l-1}^2] (one draw)."""
+def _moments(t, std, depth=DEPTH):
+    """E[h_l^2] for l = 0..depth: one draw of the input and of the N(0, 1) weights, the same for every std."""
     x = t.randn(128, WIDTH)
-    m = torch.tensor(ini.relu_second_moments(x, std, DEPTH, t.generator(stream=1)), dtype=torch.float64)
-    return math.log10(m[-1] / m[0]), m[1:] / m[:-1], m
+    return torch.tensor(ini.relu_second_moments(x, std, depth, t.generator(stream=1)), dtype=torch.float64)
+
+
+@functools.lru_cache(maxsize=None)
+def _he_moments(device, dtype_name, seed):
+    """The He run, which both depth checks use: its 50 x 256 x 256 normal draws are most of their cost."""
+    return _moments(Trial(device, dtype_name, seed), ini.he_normal_std(WIDTH))
+
+
+def _growth(m):
+    """log10 of E[h_50^2]/E[h_0^2] and the 50 per-layer ratios r_l = E[h_l^2]/E[h_{l-1}^2]."""
+    return math.log10(m[-1] / m[0]), m[1:] / m[:-1]
 
 
 def _assert_layer_factor(ratios, factor, wrong):
@@ -263,8 +278,13 @@ def _assert_log_growth(log_growth, ratios, factor):
 def he_keeps_signal(t):
     """Over 50 ReLU layers He init keeps E[h^2] (factor 1 per layer); Var = 1/fan_in halves it per layer: 2^-50."""
     _assert_moments_match_loop(t)
-    he, he_r, _ = _depth_run(t, ini.he_normal_std(WIDTH))
-    xavier, xavier_r, _ = _depth_run(t, math.sqrt(1 / WIDTH))  # Xavier for a square layer: 2/(n+n) = 1/n
+    he_m = _he_moments(t.device, t.dtype_name, t.seed)
+    # Var = 1/n (Xavier for a square layer: 2/(n+n)) on the same draws is the He net with every weight divided by
+    # sqrt(2); a bias-free ReLU net is positively homogeneous, so E[h_l^2] is exactly 2^-l times He's. The snippet
+    # run at that std agrees on the first layers; the rest follow without drawing 50 more weight matrices.
+    xavier_m = he_m * 0.5 ** torch.arange(DEPTH + 1, dtype=torch.float64)
+    assert_close(_moments(t, math.sqrt(1 / WIDTH), depth=3), xavier_m[:4], rtol=1e-9, atol=0)
+    (he, he_r), (xavier, xavier_r) = _growth(he_m), _growth(xavier_m)
     _assert_layer_factor(he_r, 1.0, wrong=(2.0, 0.5))  # 2: "ReLU does not halve"; 0.5: the Xavier factor
     _assert_layer_factor(xavier_r, 0.5, wrong=(1.0,))
     _assert_log_growth(he, he_r, 1.0)
@@ -280,8 +300,8 @@ def small_gaussian_vanishes(t):
     layers in expectation, so the RMS falls to about 10^-47."""
     factor = WIDTH * 0.01 ** 2 / 2
     assert t.record("layer_factor", factor) == 0.0128
-    _, he_r, he_m = _depth_run(t, ini.he_normal_std(WIDTH))
-    small_log, small_r, small_m = _depth_run(t, 0.01)
+    he_m, small_m = _he_moments(t.device, t.dtype_name, t.seed), _moments(t, 0.01)
+    small_log, small_r = _growth(small_m)
     # same draws, scaled: a bias-free ReLU net is positively homogeneous, so the ratio is exact layer by layer
     scale = (0.01 / ini.he_normal_std(WIDTH)) ** 2
     for layer in (1, 10, 50):

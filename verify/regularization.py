@@ -236,7 +236,9 @@ def lasso_exact_zeros(t):
     w_true = torch.zeros(d, dtype=torch.float64)
     w_true[:5] = torch.tensor([3, -2, 1.5, -1, 2], dtype=torch.float64)
     y = X @ w_true + noise
-    w = reg.ista_lasso(X, y, alpha, steps=3000)
+    # ISTA converges linearly once it has found the support: over seeds 0-29 the KKT residual is 2e-9 after 100
+    # steps and at rounding level (1e-15) from 200 on, so 500 leave a wide margin for the 1e-9 below
+    w = reg.ista_lasso(X, y, alpha, steps=500)
     g = X.T @ (y - X @ w) / n  # KKT oracle for ||y - Xw||^2/(2n) + alpha ||w||_1
     nz = w != 0
     assert_close(g[nz], alpha * torch.sign(w[nz]), rtol=0, atol=1e-9)
