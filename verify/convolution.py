@@ -385,6 +385,9 @@ def transposed_is_adjoint(t):
 @check("convolution.transposed-output-size", devices=("cpu",))
 def transposed_output_size(t):
     """(n-1)s - 2p + d(k-1) + output_padding + 1 = nn.ConvTranspose2d's size; a conv maps it back to n."""
+    # in float64, the trial's dtype, PyTorch runs its own kernel; in float32 it builds a oneDNN primitive for
+    # each of the ~600 shapes below, which costs 20 times as much on a first run
+    zeros = lambda *shape: torch.zeros(*shape, dtype=t.dtype)  # noqa: E731
     wrong = 0
     for n in (1, 2, 4, 5):
         for k in (1, 2, 3, 4):
@@ -392,13 +395,13 @@ def transposed_output_size(t):
                 for p in (0, 1, 2):
                     for d in (1, 2):
                         for op in range(max(s, d)):
-                            w = torch.zeros(1, 1, k, k)
+                            w = zeros(1, 1, k, k)
                             layer = lambda z: F.conv_transpose2d(z, w, stride=s, padding=p, dilation=d,  # noqa: E731
                                                                  output_padding=op)
                             size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
                             if size < 1:
                                 try:   # PyTorch refuses, or (size 0, k = 4) returns an empty tensor
-                                    assert layer(torch.zeros(1, 1, n, n)).numel() == 0
+                                    assert layer(zeros(1, 1, n, n)).numel() == 0
                                 except RuntimeError:
                                     pass
                                 try:
@@ -406,7 +409,7 @@ def transposed_output_size(t):
                                 except ValueError:
                                     continue
                                 raise AssertionError("conv_transpose_output_size accepted an empty output")
-                            out = layer(torch.zeros(1, 1, n, n)).shape[-1]
+                            out = layer(zeros(1, 1, n, n)).shape[-1]
                             assert out == cv.conv_transpose_output_size(n, k, s, p, d, op)
                             wrong += (n - 1) * s - 2 * p + k + op != out        # dilation forgotten
                             if op < s:   # op in [s, d) would name an input one stride longer

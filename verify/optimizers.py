@@ -396,15 +396,14 @@ def rmsprop_not_adadelta(t):
 
     def sizes(torch_cls, key, **extra):
         ps = [torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device)) for _ in range(n)]
+        for q in ps:
+            q.grad = torch.ones_like(q)  # the constant gradient, set once: step() never changes it
         o = torch_cls([{"params": [q], key: d, "eps": e} for q, d, e in zip(ps, decays, epss)], **extra)
-        out = []
+        path = [torch.cat([q.detach() for q in ps])]
         for _ in range(steps):
-            before = torch.cat([q.detach() for q in ps])
-            for q in ps:
-                q.grad = torch.ones_like(q)
             o.step()
-            out.append((torch.cat([q.detach() for q in ps]) - before).abs())
-        return torch.stack(out)  # (steps, n)
+            path.append(torch.cat([q.detach() for q in ps]))
+        return torch.stack(path).diff(dim=0).abs()  # (steps, n)
     ada, rms = sizes(torch.optim.Adadelta, "rho"), sizes(torch.optim.RMSprop, "alpha", lr=0.01)
     assert torch.isfinite(ada).all() and torch.isfinite(rms).all()
     assert (torch.diff(ada, dim=0) > 0).all()   # RMS[dx] in the numerator builds up
@@ -594,10 +593,10 @@ def adam_can_fail(t):
 def _zero_grad_decay(t, make, steps, schedule=None):
     """Run an optimizer on a parameter of ones with zero gradients: what remains is the weight decay alone."""
     p = torch.nn.Parameter(torch.ones(3, dtype=t.dtype, device=t.device))
+    p.grad = torch.zeros_like(p)  # set once: step() reads the gradient and never changes it
     o = make([p])
     s = torch.optim.lr_scheduler.LambdaLR(o, schedule) if schedule else None
     for _ in range(steps):
-        p.grad = torch.zeros_like(p)
         o.step()
         if s:
             s.step()
@@ -608,8 +607,8 @@ def _zero_grad_decay(t, make, steps, schedule=None):
 def adamw_decay_times_lr(t):
     """torch.optim.AdamW shrinks theta by (1 - lr * weight_decay) per step: the decay is multiplied by lr, so the
     defaults (1e-3, 1e-2) shrink by 1e-5 per step, not by 1e-2; "theta - lambda theta" is rejected."""
-    for lr, wd in ((0.05, 0.1), (0.01, 0.5)):
-        assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, lr=lr, weight_decay=wd) <= MATCH_RTOL
+    # three (lr, weight_decay) pairs: (0.01, 0.5), the defaults, and (0.05, 0.1) with betas and eps set
+    assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, lr=0.01, weight_decay=0.5) <= MATCH_RTOL
     assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, torch_hyper={}) <= MATCH_RTOL  # same defaults
     # betas and eps reach Adam's step (eps = 1e-2 is not negligible next to sqrt(v_hat) here)
     assert _gap_to_torch(t, opt.adamw_step, torch.optim.AdamW, lr=0.05, betas=(0.8, 0.99), eps=1e-2,
@@ -619,7 +618,8 @@ def adamw_decay_times_lr(t):
 
     def decay_without_lr(param, grad, state, lr, weight_decay):  # the misquote: theta <- theta - lambda theta
         return opt.adam_step(param * (1 - weight_decay), grad, state, lr=lr)
-    assert _gap_to_torch(t, decay_without_lr, torch.optim.AdamW, lr=0.05, weight_decay=0.1) > 0.1
+    # 10 steps suffice: the misquote keeps 0.9 of theta per step where AdamW keeps 0.995 (seeds 0-29: gap 0.54 - 0.78)
+    assert _gap_to_torch(t, decay_without_lr, torch.optim.AdamW, 10, lr=0.05, weight_decay=0.1) > 0.1
     # with zero gradients Adam's direction is 0 / (0 + eps) = 0 and only the decay acts: (1 - lr wd)^T
     steps = 500
     kept = _zero_grad_decay(t, lambda ps: torch.optim.AdamW(ps), steps)
@@ -628,10 +628,10 @@ def adamw_decay_times_lr(t):
     misquote = t.record("misquote_kept_500", (1 - 1e-2) ** steps)  # what "theta - lambda theta" would leave
     assert misquote < 1e-2 and abs(kept - misquote) > 0.9
     t.record("time_constant", 1 / (1e-3 * 1e-2))                     # steps for the weights to shrink by e
-    # under a schedule the decay follows the current lr: halving lr every 50 steps, prod (1 - lr_t wd)
-    half = lambda s: 0.5 ** (s // 50)  # noqa: E731
-    kept = _zero_grad_decay(t, lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1), 200, half)
-    assert math.isclose(kept, math.prod(1 - 0.01 * half(s) * 0.1 for s in range(200)),
+    # under a schedule the decay follows the current lr: halving lr every 10 steps, prod (1 - lr_t wd)
+    half = lambda s: 0.5 ** (s // 10)  # noqa: E731
+    kept = _zero_grad_decay(t, lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1), 40, half)
+    assert math.isclose(kept, math.prod(1 - 0.01 * half(s) * 0.1 for s in range(40)),
                         rel_tol=t.tol(f64=1e-12, f32=1e-5))
 
 
