@@ -17,6 +17,11 @@ KINDS = ("exact", "statistical", "demonstration")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+def signature_defaults(fn) -> dict:
+    """The keyword defaults of `fn`, read off its signature: what a page states, without running it twice."""
+    return {k: p.default for k, p in inspect.signature(fn).parameters.items() if p.default is not p.empty}
+
+
 def seed_global(device: str, seed: int) -> None:
     """Seed torch's global RNG for `device`, as torch.manual_seed does (it also seeds every other backend, 1 ms a call)."""
     torch.default_generator.manual_seed(seed)

@@ -1,6 +1,5 @@
 """Checks for docs/*/convergence.md. Oracles: torch.optim.SGD with autograd, closed-form GD dynamics
 (powers of 1 - lr * lambda), torch.linalg.lstsq, F.cross_entropy."""
-import inspect
 import math
 import re
 
@@ -12,7 +11,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from snippets import convergence as cv
-from verify._registry import check
+from verify._registry import check, signature_defaults
 
 
 def _torch_sgd_quadratic(t, curvature, lrs, steps):
@@ -206,9 +205,7 @@ def overfit_one_batch(t):
     # the defaults the page states, 300 steps at lr = 1e-2, read off the signature (comparing two runs costs
     # 600 steps); one loss per step shows that `steps` is the number of steps taken
     assert len(losses) == len(bad) == 100
-    defaults = {k: p.default for k, p in inspect.signature(cv.overfit_one_batch).parameters.items()
-                if p.default is not p.empty}
-    assert defaults == {"steps": 300, "lr": 1e-2}
+    assert signature_defaults(cv.overfit_one_batch) == {"steps": 300, "lr": 1e-2}
     # the error messages report what was passed
     for call, text in ((lambda: cv.overfit_one_batch("net", x, y, F.cross_entropy), "got str"),
                        (lambda: cv.overfit_one_batch(good, x, y[:5], F.cross_entropy), "x (16), got 5"),

@@ -1,5 +1,4 @@
 """Checks for docs/*/generalization.md. Oracles: numpy's Legendre basis and lstsq, closed forms, torch modules."""
-import inspect
 import math
 import re
 
@@ -12,7 +11,7 @@ from torch.nn import functional as F
 from torch.testing import assert_close
 
 from snippets import generalization as gen
-from verify._registry import check
+from verify._registry import check, signature_defaults
 
 SIGMA = 0.3  # noise SD: the best possible test MSE is SIGMA^2 = 0.09
 
@@ -143,9 +142,7 @@ def small_subset_test(t):
     assert round(t.record("bug_floor", floor), 4) == 0.3133 and loss_bug >= round(floor, 3)
     assert acc_small_net < 0.85 and acc_wide_net > 0.98
     # the stated defaults, 300 steps at lr = 1e-2, read off the signature (comparing two runs costs 600 steps)
-    defaults = {k: p.default for k, p in inspect.signature(gen.train_full_batch).parameters.items()
-                if p.default is not p.empty}
-    assert defaults == {"steps": 300, "lr": 1e-2}
+    assert signature_defaults(gen.train_full_batch) == {"steps": 300, "lr": 1e-2}
     for call, text in ((lambda: gen.train_full_batch("net", x[:16], y[:16]), "got str"),
                        (lambda: gen.train_full_batch(mlp(8), x[:16], y[:5]), "y must have 16 labels")):
         with pytest.raises((TypeError, ValueError), match=re.escape(text)):

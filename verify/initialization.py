@@ -1,6 +1,5 @@
 """Checks for docs/*/initialization.md. Oracles: torch.nn.init, nn.Linear, closed forms, sampling theory."""
 import functools
-import inspect
 import math
 
 import torch
@@ -8,7 +7,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from snippets import initialization as ini
-from verify._registry import Trial, check
+from verify._registry import Trial, check, signature_defaults
 
 
 def _sample_var_sd(n, kurtosis):
@@ -20,7 +19,6 @@ def _sample_var_sd(n, kurtosis):
 
 @functools.lru_cache(maxsize=None)
 def _trained(init_name, device, dtype_name, seed):
-    from verify._registry import Trial
     t = Trial(device, dtype_name, seed)
     x = 4 * t.rand(64, 2) - 2
     y = (torch.sin(2 * x[:, 0]) * torch.cos(x[:, 1])).unsqueeze(1)
@@ -54,8 +52,7 @@ def _assert_fit_is_sgd_momentum(t):
     loss after the last step; the defaults are 200 steps, lr 0.1, mu 0.9. Oracle: the update written out with
     autograd.grad, float64, for 20 steps at settings other than the defaults, so a fit that ignored its arguments
     would fail (and the 200 default steps need not be run twice)."""
-    defaults = {k: p.default for k, p in inspect.signature(ini.fit).parameters.items() if p.default is not p.empty}
-    assert defaults == {"steps": 200, "lr": 0.1, "momentum": 0.9}
+    assert signature_defaults(ini.fit) == {"steps": 200, "lr": 0.1, "momentum": 0.9}
     steps, lr, mu = 20, 0.2, 0.8
     x = t.randn(8, 2, stream=5).double().cpu()
     y = t.randn(8, 1, stream=6).double().cpu()
