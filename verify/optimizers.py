@@ -7,26 +7,28 @@ from torch.testing import assert_close
 from snippets import optimizers as opt
 from verify._registry import check
 
-# Norm-wise relative gap allowed between a from-scratch optimizer and torch.optim over 40 steps in float64.
-# Measured over seeds 0-19 on the least-squares problem below: at most 2.3e-15 (momentum; Adam 1.3e-15,
-# the others ~2e-16); 1e-14 leaves a factor 4 and still rejects an epsilon moved inside the root
-# (RMSprop: gap >= 1.3e-9, AdaGrad: >= 2e-12 over seeds 0-9).
+# Norm-wise relative gap allowed between a from-scratch optimizer and torch.optim over 10 steps in float64.
+# Measured over seeds 0-19 on the least-squares problem below: at most 9.5e-16 (Nesterov; momentum 5e-16, the
+# others <= 4.3e-16); 1e-14 leaves a factor 10. Ten steps are enough to reject the plausible bugs, whose gap
+# is already at its 40-step size after five: over seeds 0-19 the weakest, an epsilon moved inside the root,
+# still gives >= 1.8e-13 (AdaGrad at its defaults), 2e-12 (AdaGrad, Adam), 1.3e-9 (RMSprop).
 MATCH_RTOL = 1e-14
 
 
-def _least_squares(t, num_steps=40, rows=16, dim=5, batch=4):
+def _least_squares(t, num_steps=10, rows=16, dim=5, batch=4):
     """A small mini-batch least-squares problem: gradient of 1/2 ||A_B theta - b_B||^2 on a batch B per step."""
     a, b, start = t.randn(rows, dim, stream=1), t.randn(rows, stream=2), t.randn(dim, stream=3)
     g = t.generator(stream=4)
     batches = [torch.randperm(rows, generator=g)[:batch].to(t.device) for _ in range(num_steps)]
+    batches = [(a[i], b[i]) for i in batches]  # sliced once, reused by every run on this problem
 
     def grad(theta, step):
-        ab, bb = a[batches[step]], b[batches[step]]
+        ab, bb = batches[step]
         return ab.T @ (ab @ theta - bb)
     return grad, start
 
 
-def _gap_to_torch(t, step_fn, torch_cls, num_steps=40, torch_hyper=None, **hyper):
+def _gap_to_torch(t, step_fn, torch_cls, num_steps=10, torch_hyper=None, **hyper):
     """Run step_fn and torch_cls side by side; return the largest ||theta_ours - theta_torch|| / ||theta_torch||.
 
     NaN-safe: a non-finite iterate on either side returns inf (Python's max(0.0, nan) is 0.0, which once let
@@ -35,28 +37,29 @@ def _gap_to_torch(t, step_fn, torch_cls, num_steps=40, torch_hyper=None, **hyper
     grad, start = _least_squares(t, num_steps)
     p = torch.nn.Parameter(start.clone())
     optimizer = torch_cls([p], **(hyper if torch_hyper is None else torch_hyper))
-    ours, state, gaps = start.clone(), {}, []
+    ours, state, path_ours, path_torch = start.clone(), {}, [], []
     for k in range(num_steps):
         p.grad = grad(p.detach(), k)
         optimizer.step()
         ours = step_fn(ours, grad(ours, k), state, **hyper)
-        if not (torch.isfinite(ours).all() and torch.isfinite(p.detach()).all()):
-            return math.inf
-        gaps.append((ours - p.detach()).norm() / p.detach().norm())
-    gap = torch.stack(gaps).max().item()
+        path_ours.append(ours)
+        path_torch.append(p.detach().clone())
+    ours, theirs = torch.stack(path_ours), torch.stack(path_torch)  # (num_steps, dim): compared all at once
+    if not (torch.isfinite(ours).all() and torch.isfinite(theirs).all()):
+        return math.inf
+    gap = ((ours - theirs).norm(dim=1) / theirs.norm(dim=1)).max().item()
     return gap if math.isfinite(gap) else math.inf
 
 
 def _step_sizes(t, torch_cls, grads, **hyper):
     """|theta_{k} - theta_{k-1}| for a one-parameter torch optimizer fed the gradient sequence `grads`."""
     p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))
-    optimizer, sizes = torch_cls([p], **hyper), []
-    for g in grads:
-        before = p.detach().clone()
-        p.grad = t.put([g])
+    optimizer, path = torch_cls([p], **hyper), [p.detach().clone()]
+    for g in t.put(grads).unsqueeze(1):  # one (1,) gradient per step, converted once
+        p.grad = g
         optimizer.step()
-        sizes.append((p.detach() - before).abs().item())
-    return torch.tensor(sizes, dtype=torch.float64)
+        path.append(p.detach().clone())
+    return torch.cat(path).diff().abs().to(torch.float64)
 
 
 # ---------------------------------------------------------------- SGD
@@ -93,40 +96,34 @@ def sgd_one_rate(t):
 @check("optimizers.saddle-escape", kind="demonstration")
 def saddle_escape(t):
     """GD at f = x^2/2 - y^2/2 + y^4/4 stalls at the saddle only from a measure-zero start; noise escapes."""
-    lr, start = 0.1, t.put([1.0, 0.0])
-
-    def escape_step(y0, noise_sd=0.0, limit=600):
-        theta, g = start + t.put([0.0, y0]), t.generator(stream=5)
-        for k in range(1, limit + 1):
-            grad = opt.saddle_grad(theta)
-            if noise_sd:
-                grad = grad + noise_sd * torch.randn(2, generator=g, dtype=torch.float64).to(theta)
-            theta = opt.sgd_step(theta, grad, {}, lr)
-            if theta[1].abs() > 0.9:
-                return k, theta
-        return None, theta
-
+    lr = 0.1
     # the snippet's gradient against autograd, at points near and far from the saddle
     pts = t.randn(20, 2, stream=6).requires_grad_(True)
     f = (pts[:, 0] ** 2 / 2 - pts[:, 1] ** 2 / 2 + pts[:, 1] ** 4 / 4).sum()
     assert_close(opt.saddle_grad(pts.detach()), torch.autograd.grad(f, pts)[0], rtol=1e-14, atol=1e-15)
+    # four runs from x0 = 1 as the rows of one tensor (both snippet functions act row by row, so each row runs
+    # exactly as it would alone): y0 = 0, 1e-10, 1e-5, and y0 = 0 with gradient noise of SD 1e-3 on row 3
+    theta, g, ys = t.put([[1.0, 0.0], [1.0, 1e-10], [1.0, 1e-5], [1.0, 0.0]]), t.generator(stream=5), []
+    for _ in range(400):
+        grad = opt.saddle_grad(theta)
+        grad[3] += 1e-3 * torch.randn(2, generator=g, dtype=torch.float64).to(theta)
+        theta = opt.sgd_step(theta, grad, {}, lr)
+        ys.append(theta[:, 1])
+    escaped = torch.stack(ys).abs() > 0.9  # (step, run)
+    k_zero, k_far, k_near, k_noise = [int(c.int().argmax()) + 1 if c.any() else None for c in escaped.T]
     # exactly on the saddle's attracting axis y = 0: y never moves and GD converges to the saddle
-    k, theta = escape_step(0.0, limit=400)
-    assert k is None and theta[1].item() == 0.0 and opt.saddle_grad(theta).norm() < 1e-12
+    assert k_zero is None and theta[0, 1].item() == 0.0 and opt.saddle_grad(theta[0]).norm() < 1e-12
     # an offset of 1e-10 grows by at most 1.1 per step (|y - y^3| <= |y|), so escape needs >= 241 steps;
     # it does escape (248, deterministic); a 1e-5 offset escapes in about half the time (log(1/y0) scaling)
     lower = t.record("lower_bound", math.ceil(math.log(0.9 / 1e-10) / math.log(1 + lr)))
-    k_far, theta = escape_step(1e-10)
     assert lower == 241 and t.record("steps_from_1e_10", k_far) == 248
-    path = opt.optimize(opt.sgd_step, opt.saddle_grad, theta, 200, lr=lr)  # and settles in a minimum (0, +-1)
-    assert_close(path[-1].abs(), t.put([0.0, 1.0]), rtol=0, atol=1e-8)
-    k_near, _ = escape_step(1e-5)
+    # and settles in a minimum (0, +-1) in the 152 steps after its escape
+    assert_close(theta[1].abs(), t.put([0.0, 1.0]), rtol=0, atol=1e-8)
     assert t.record("steps_from_1e_5", k_near) == 128
     # the escape time is linear in log(1/y0): the two counts differ by ~ln(1e5)/ln(1.1) = 121 steps
     assert abs((k_far - k_near) - math.log(1e5) / math.log(1.1)) < 2
-    # from exactly y = 0, gradient noise of SD 1e-3 escapes: seed-dependent, measured 86-125 steps over
-    # seeds 0-39; the bounds 60-160 are asserted (the page quotes them)
-    k_noise, _ = escape_step(0.0, noise_sd=1e-3)
+    # from exactly y = 0, gradient noise of SD 1e-3 escapes: seed-dependent, measured 85-125 steps over
+    # seeds 0-49; the bounds 60-160 are asserted (the page quotes them)
     t.record("noise_low", 60)
     t.record("noise_high", 160)
     assert k_noise is not None and 60 <= t.record("steps_with_noise", k_noise) <= 160
@@ -143,16 +140,16 @@ def momentum_update(t):
     # the classic (Polyak / Sutskever) form u <- mu u - lr g, theta <- theta + u is the same iteration, u = -lr v
     grad, start = _least_squares(t)
     ours, state, theta, u = start.clone(), {}, start.clone(), torch.zeros_like(start)
-    for k in range(40):
+    for k in range(10):
         ours = opt.momentum_step(ours, grad(ours, k), state, lr=0.02, momentum=0.9)
         u = 0.9 * u - 0.02 * grad(theta, k)
         theta = theta + u
     assert_close(ours, theta, rtol=1e-12, atol=1e-14)
     # ... for a constant lr only: under a schedule the classic form keeps old steps at their old lr inside u,
-    # PyTorch's buffer v multiplies all of them by the current lr; halving lr at step 20 separates the two
+    # PyTorch's buffer v multiplies all of them by the current lr; halving lr at step 5 separates the two
     ours, state, theta, u = start.clone(), {}, start.clone(), torch.zeros_like(start)
-    for k in range(40):
-        lr_k = 0.02 if k < 20 else 0.01
+    for k in range(10):
+        lr_k = 0.02 if k < 5 else 0.01
         ours = opt.momentum_step(ours, grad(ours, k), state, lr=lr_k, momentum=0.9)
         u = 0.9 * u - lr_k * grad(theta, k)
         theta = theta + u
@@ -170,19 +167,21 @@ def momentum_update(t):
 def momentum_amplify_damp(t):
     """The momentum buffer grows to g/(1 - mu) for a steady gradient and shrinks to g/(1 + mu) if it flips sign."""
     mu, steps = 0.9, 300
-    for flip in (False, True):
-        p = torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device))
-        optimizer = torch.optim.SGD([p], lr=0.01, momentum=mu)
-        for k in range(1, steps + 1):
-            p.grad = t.put([(-1.0) ** (k - 1) if flip else 1.0])
-            optimizer.step()
-            buf = optimizer.state[p]["momentum_buffer"]
-            # closed form: buf_k = sum_{j<k} mu^j g_{k-j}, a geometric series
-            q = -mu if flip else mu
-            expected = (1 - q ** k) / (1 - q) * (float(p.grad))
-            assert_close(buf, t.put([expected]), rtol=1e-12, atol=0)
-        limit = 1 / (1 + mu) if flip else 1 / (1 - mu)
-        assert_close(buf.abs(), t.put([limit]), rtol=1e-12, atol=0)
+    # two coordinates, one run: the momentum update is elementwise, so each coordinate is its own buffer;
+    # coordinate 0 sees g = 1 at every step, coordinate 1 sees g = (-1)^(k-1)
+    k = torch.arange(1, steps + 1, dtype=torch.float64)
+    grads = t.put(torch.stack([torch.ones(steps, dtype=torch.float64), (-1.0) ** (k - 1)], dim=1))
+    p = torch.nn.Parameter(torch.zeros(2, dtype=t.dtype, device=t.device))
+    optimizer, bufs = torch.optim.SGD([p], lr=0.01, momentum=mu), []
+    for g in grads:
+        p.grad = g
+        optimizer.step()
+        bufs.append(optimizer.state[p]["momentum_buffer"].clone())
+    # closed form: buf_k = sum_{j<k} mu^j g_{k-j}, a geometric series with ratio q = mu (steady) or -mu (flipping)
+    q = torch.tensor([mu, -mu], dtype=torch.float64)
+    expected = (1 - q ** k[:, None]) / (1 - q) * grads.to(torch.float64)
+    assert_close(torch.stack(bufs), t.put(expected), rtol=1e-12, atol=0)
+    assert_close(bufs[-1].abs(), t.put([1 / (1 - mu), 1 / (1 + mu)]), rtol=1e-12, atol=0)
     # the amplification ratio steady / oscillating is (1 + mu) / (1 - mu) = 19 at mu = 0.9
 
 
@@ -195,15 +194,17 @@ def heavy_ball_faster(t):
     def steps_to(step, **hyper):
         """Steps until |theta| < 1e-6 |start|, for every start. The updates are elementwise, so the 40 starts run
         side by side as the rows of one tensor, each exactly as it would alone."""
-        theta, state, goal = starts.clone(), {}, 1e-6 * starts.norm(dim=1)
-        reached = torch.zeros(len(starts), dtype=torch.long, device=starts.device)  # 0: not yet
-        for k in range(1, 2000):
+        theta, state, goal, path = starts.clone(), {}, 1e-6 * starts.norm(dim=1), []
+        for k in range(1, 2001):
             theta = step(theta, opt.quadratic_grad(theta, curv), state, **hyper)
-            if not torch.isfinite(theta).all():
-                raise AssertionError("diverged")
-            reached[(reached == 0) & (theta.norm(dim=1) < goal)] = k
-            if (reached > 0).all():
-                return reached.tolist()
+            path.append(theta)
+            if k % 50 == 0:  # the path is tested every 50 steps, not after each one
+                norms = torch.stack(path).norm(dim=2)  # (k, starts)
+                if not torch.isfinite(norms).all():
+                    raise AssertionError("diverged")
+                below = norms < goal
+                if below.any(dim=0).all():
+                    return (below.int().argmax(dim=0) + 1).tolist()  # argmax: the first step below the goal
         raise AssertionError("no convergence in 2000 steps")
 
     lr, mu = opt.polyak_heavy_ball(1.0, 100.0)
@@ -214,7 +215,7 @@ def heavy_ball_faster(t):
     gd = steps_to(opt.sgd_step, lr=2 / 101)  # GD: both directions contract by 99/101, whatever the start
     hb = steps_to(opt.momentum_step, lr=lr, momentum=mu)
     assert set(gd) == {math.ceil(math.log(1e-6) / math.log(99 / 101))} and t.record("gd_steps", gd[0]) == 691
-    # heavy ball, measured over seeds 0-29 (1200 starts): 83-95 steps; asserted 80-100, so GD / HB > 6.9
+    # heavy ball, measured over seeds 0-49 (2000 starts): 83-95 steps; asserted 80-100, so GD / HB > 6.9
     lo, hi = t.record("hb_min", min(hb)), t.record("hb_max", max(hb))
     assert 80 <= lo <= hi <= 100 and 5 * hi < gd[0]
 
@@ -227,7 +228,7 @@ def nesterov_update(t):
     # Sutskever et al. (2013) eq. 3-4: v <- mu v - lr grad(theta + mu v); theta <- theta + v
     grad, start = _least_squares(t)
     ours, state, theta, v = start.clone(), {}, start.clone(), torch.zeros_like(start)
-    for k in range(40):
+    for k in range(10):
         ours = opt.momentum_step(ours, grad(ours, k), state, lr=lr, momentum=mu, nesterov=True)
         v = mu * v - lr * grad(theta + mu * v, k)
         theta = theta + v
@@ -276,22 +277,22 @@ def adagrad_rare_features(t):
 @check("optimizers.adagrad-step-shrinks")
 def adagrad_step_shrinks(t):
     """AdaGrad's effective rate lr/(sqrt(G)+eps) never rises, each step is <= lr, and with a constant gradient it is lr/sqrt(t)."""
-    lr, steps = 0.1, 200
+    lr, steps = 0.1, 100
     # gradients of wildly varying size and sign, with zeros: whatever they are, G only grows
     scale = 10 ** (6 * t.rand(steps, 3, stream=1) - 3)
     grads = torch.where(t.rand(steps, 3, stream=2) < 0.2, 0.0, scale * t.randn(steps, 3, stream=3).sign())
     p = torch.nn.Parameter(torch.zeros(3, dtype=t.dtype, device=t.device))
-    optimizer, rates = torch.optim.Adagrad([p], lr=lr), []
+    optimizer, path, sums = torch.optim.Adagrad([p], lr=lr), [p.detach().clone()], []
     for g in grads:
-        before = p.detach().clone()
-        p.grad = g.clone()
+        p.grad = g
         optimizer.step()
-        rates.append(lr / (optimizer.state[p]["sum"].sqrt() + 1e-10))
-        assert ((p.detach() - before).abs() <= lr * (1 + 1e-15)).all()  # |g_t| <= sqrt(G_t)
-    assert (torch.diff(torch.stack(rates), dim=0) <= 0).all()
+        path.append(p.detach().clone())
+        sums.append(optimizer.state[p]["sum"].clone())
+    assert (torch.stack(path).diff(dim=0).abs() <= lr * (1 + 1e-15)).all()  # |g_t| <= sqrt(G_t)
+    assert (torch.diff(lr / (torch.stack(sums).sqrt() + 1e-10), dim=0) <= 0).all()
     # constant gradient: step k is lr / sqrt(k), so the total distance grows only like 2 lr sqrt(k)
-    sizes = _step_sizes(t, torch.optim.Adagrad, [1.0] * 400, lr=lr)
-    k = torch.arange(1, 401, dtype=torch.float64)
+    sizes = _step_sizes(t, torch.optim.Adagrad, [1.0] * 100, lr=lr)
+    k = torch.arange(1, 101, dtype=torch.float64)
     assert_close(sizes, lr / (k.sqrt() + 1e-10), rtol=1e-9, atol=0)
     # RMSprop's rate, by contrast, rises again when the gradients get smaller
     sizes_rms = _step_sizes(t, torch.optim.RMSprop, [1.0] * 50 + [0.01] * 50, lr=lr, alpha=0.9)
@@ -315,10 +316,10 @@ def adadelta_update(t):
         state["dx2"] = rho * state.get("dx2", torch.zeros_like(grad)) + (1 - rho) * delta * delta
         return param - lr * delta
     # without eps in the numerator E[dx^2] starts at 0, so every step is 0: that variant never moves, and
-    # torch.optim.Adadelta is far from it
-    assert _gap_to_torch(t, eps_only_below, torch.optim.Adadelta, rho=0.9) > 0.01
+    # torch.optim.Adadelta is far from it (gap >= 8.7e-3 over seeds 0-49, eleven orders above MATCH_RTOL)
+    assert _gap_to_torch(t, eps_only_below, torch.optim.Adadelta, rho=0.9) > 1e-3
     grad, start = _least_squares(t)
-    frozen = opt.optimize(eps_only_below, lambda th: grad(th, 0), start, 40)
+    frozen = opt.optimize(eps_only_below, lambda th: grad(th, 0), start, 10)
     assert torch.equal(frozen[-1], start)
     # and in torch itself the numerator's eps is what moves the parameter: as eps -> 0 the first steps of
     # torch.optim.Adadelta shrink like sqrt(eps) (x100 smaller eps: x10 smaller steps), towards that frozen limit
@@ -392,7 +393,7 @@ def rmsprop_not_adadelta(t):
     rng = t.rng(1)
     decays = [0.5, 0.9, 0.99] + (1 - 10 ** rng.uniform(-3, -0.3, 37)).tolist()
     epss = [1e-8, 1e-6, 1e-8] + (10 ** rng.uniform(-10, -3, 37)).tolist()
-    n, steps = len(decays), 30
+    n, steps = len(decays), 10  # the early steps are where the averages' start at 0 could reverse a trend
 
     def sizes(torch_cls, key, **extra):
         ps = [torch.nn.Parameter(torch.zeros(1, dtype=t.dtype, device=t.device)) for _ in range(n)]
@@ -417,17 +418,17 @@ def rmsprop_not_adadelta(t):
 @check("optimizers.rmsprop-tracks-scale")
 def rmsprop_tracks_scale(t):
     """After gradients shrink 100x, RMSprop's step recovers to ~lr while AdaGrad's stays frozen by its history."""
-    lr, alpha, before, after = 0.01, 0.9, 200, 150
+    lr, alpha, before, after = 0.01, 0.9, 150, 130
     grads = [100.0] * before + [1.0] * after
     rms = _step_sizes(t, torch.optim.RMSprop, grads, lr=lr, alpha=alpha)
     ada = _step_sizes(t, torch.optim.Adagrad, grads, lr=lr)
     k = torch.arange(1, after + 1, dtype=torch.float64)
-    # closed forms after the drop: v_k = alpha^k v_0 + (1 - alpha^k) * 1, with v_0 = 1e4 (1 - alpha^200)
+    # closed forms after the drop: v_k = alpha^k v_0 + (1 - alpha^k) * 1, with v_0 = 1e4 (1 - alpha^150)
     v = 1e4 * (1 - alpha ** before) * alpha ** k + (1 - alpha ** k)
     assert_close(rms[before:], lr / (v.sqrt() + 1e-8), rtol=1e-9, atol=0)
     assert_close(ada[before:], lr / ((before * 1e4 + k).sqrt() + 1e-10), rtol=1e-9, atol=0)
-    assert rms[-1] > 0.99 * lr          # back to the nominal rate: the old scale is forgotten
-    assert ada[-1] < 1e-3 * lr          # 1/sqrt(2e6 + 150): AdaGrad remembers it forever
+    assert rms[-1] > 0.99 * lr          # back to the nominal rate (0.9945 lr): the old scale is forgotten
+    assert ada[-1] < 1e-3 * lr          # 1/sqrt(1.5e6 + 130): AdaGrad remembers it forever
 
 
 # ---------------------------------------------------------------- Adam
