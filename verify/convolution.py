@@ -107,12 +107,12 @@ def output_size(t):
     """floor((n + 2p - d(k-1) - 1)/s) + 1 = nn.Conv2d's output size, including 1-pixel inputs and no-fit errors."""
     z = torch.zeros
     wrong_no_dilation = wrong_ceil = 0
-    for n in (1, 2, 5, 8):
-        for k in (1, 2, 3, 4):
-            for s in (1, 2, 3):
-                for p in (0, 1, 2):
-                    for d in (1, 2):
-                        conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d, bias=False)
+    for k in (1, 2, 3, 4):
+        for s in (1, 2, 3):
+            for p in (0, 1, 2):
+                for d in (1, 2):
+                    conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d, bias=False)  # one layer, every n
+                    for n in (1, 2, 5, 8):
                         if n + 2 * p < d * (k - 1) + 1:   # the dilated kernel does not fit: both refuse
                             try:
                                 conv(z(1, 1, n, n))

@@ -318,8 +318,9 @@ def backward_twice_forward(t):
         layer = nn.Linear(n_in, n_out).double()
         for input_grad in (True, False):
             x = torch.randn(batch, n_in, dtype=torch.float64, requires_grad=input_grad)
-            forward = _flops(lambda: layer(x))
-            y = layer(x)
+            with FlopCounterMode(display=False) as counter:
+                y = layer(x)
+            forward = counter.get_total_flops()
             backward = _flops(lambda: y.sum().backward())
             expected = fu.linear_layer_flops(batch, n_in, n_out, input_grad=input_grad)
             assert (forward, backward) == (expected["forward"], expected["backward"])
@@ -329,10 +330,14 @@ def backward_twice_forward(t):
         assert forward != batch * n_in * n_out  # a FLOP is counted per multiply and per add, 2 per multiply-add
     ratios = {}
     for name, sizes, batch in (("mnist", [784, 256, 128, 10], 64), ("deep", [512] * 9, 8)):
-        net = fu.mlp(sizes).double()
-        x = torch.randn(batch, sizes[0], dtype=torch.float64)
-        forward = _flops(lambda: net(x))
-        out = net(x)
+        # on the meta device: FlopCounterMode counts from shapes, so the nets need no initialized weights and
+        # no arithmetic (the small layers above run on real CPU tensors)
+        with torch.device("meta"):
+            net = fu.mlp(sizes).double()
+            x = torch.randn(batch, sizes[0], dtype=torch.float64)
+        with FlopCounterMode(display=False) as counter:
+            out = net(x)
+        forward = counter.get_total_flops()
         backward = _flops(lambda: out.sum().backward())
         assert fu.mlp_flops(sizes, batch) == {"forward": forward, "backward": backward}
         ratios[name] = t.record(f"ratio_{name}", backward / forward)
@@ -376,9 +381,12 @@ def _best_half_plane(x, y, directions=720):
     theta = np.arange(directions // 2) * (2 * math.pi / directions)
     proj = np.stack([np.cos(theta), np.sin(theta)], 1) @ x.numpy().T   # one row per direction
     ys = y.numpy()[proj.argsort(1)]                # labels in the order of each projection
-    zero = np.zeros((theta.size, 1))
-    correct = np.hstack([zero, (1 - ys).cumsum(1)]) + ys.sum(1, keepdims=True) - np.hstack([zero, ys.cumsum(1)])
-    return float(np.maximum(correct, y.numel() - correct).max() / y.numel())
+    # the split after the first k points (label 0 below, 1 above) gets (k - ones_k) + (S - ones_k) right, with
+    # ones_k the 1s among the first k and S all the 1s: S + v_k, v_k = k - 2 ones_k (v_0 = 0 for k = 0)
+    n, ones = y.numel(), float(y.sum())
+    v = np.arange(1, n + 1) - 2 * ys.cumsum(1)
+    best = max(ones + max(v.max(), 0.0), n - ones - min(v.min(), 0.0))   # max(correct, n - correct)
+    return float(best / n)
 
 
 @check("fundamentals.feature-learning-xor", devices=("cpu",), kind="demonstration")
@@ -391,11 +399,11 @@ def feature_learning_xor(t):
     t.seed_modules()
     linear = fu.fit_binary_classifier(nn.Linear(2, 1).double(), x_train, y_train, steps=50, lr=0.05)
     hidden = nn.Sequential(nn.Linear(2, 8), nn.Tanh()).double()
-    net = fu.fit_binary_classifier(nn.Sequential(hidden, nn.Linear(8, 1).double()), x_train, y_train, steps=100, lr=0.05)
+    net = fu.fit_binary_classifier(nn.Sequential(hidden, nn.Linear(8, 1).double()), x_train, y_train, steps=50, lr=0.1)
     with torch.no_grad():
         features_train, features_test = hidden(x_train), hidden(x_test)   # the learned representation, frozen
-    # a convex problem on 8 fixed features: a larger step gets there in 50 steps
-    probe = fu.fit_binary_classifier(nn.Linear(8, 1).double(), features_train, y_train, steps=50, lr=0.2)
+    # a convex problem on 8 fixed features: a larger step gets there in 30 steps
+    probe = fu.fit_binary_classifier(nn.Linear(8, 1).double(), features_train, y_train, steps=30, lr=0.3)
     acc = {
         "linear_raw": _accuracy(linear, x_test, y_test),
         "best_half_plane": _best_half_plane(x_test, y_test),
@@ -404,7 +412,7 @@ def feature_learning_xor(t):
     }
     for name, value in acc.items():
         t.record(name, value)
-    # over seeds 0-79: linear_raw 0.34-0.66, best half-plane 0.67-0.72, mlp >= 0.937, probe >= 0.938
+    # over seeds 0-79: linear_raw 0.34-0.66, best half-plane 0.67-0.72, mlp >= 0.934, probe >= 0.932
     assert acc["linear_raw"] <= 0.72 and acc["best_half_plane"] <= 0.74
     assert acc["mlp"] >= 0.92 and acc["probe"] >= 0.92
 
@@ -460,14 +468,15 @@ def permutation_symmetry_nonconvex(t):
                 relabelled = fu.permute_hidden_units(rnd, torch.tensor(perm))
                 assert_close(relabelled(x), reference, rtol=1e-12, atol=1e-12)
                 signs_list = itertools.product((1.0, -1.0), repeat=3) if act is nn.Tanh else [(1.0,) * 3]
+                w1, b1, w2, b2 = (p.detach() for p in relabelled.parameters())
                 for signs in signs_list:
                     s = torch.tensor(signs, dtype=torch.float64)
-                    flipped = _with_params(relabelled, _flat(relabelled))
-                    flipped[0].weight.mul_(s.unsqueeze(1))
-                    flipped[0].bias.mul_(s)
-                    flipped[2].weight.mul_(s)     # tanh(-z) = -tanh(z): negate a unit's inputs and its output weight
-                    assert_close(flipped(x), reference, rtol=1e-12, atol=1e-12)
-                    settings.add(tuple(_flat(flipped).tolist()))
+                    # tanh(-z) = -tanh(z): negate a unit's inputs and its output weight; the flipped network's
+                    # forward pass written out (a module copy per sign pattern costs more than the forward)
+                    flipped = (w1 * s.unsqueeze(1), b1 * s, w2 * s, b2)
+                    out = F.linear(relabelled[1](F.linear(x, flipped[0], flipped[1])), flipped[2], flipped[3])
+                    assert_close(out, reference, rtol=1e-12, atol=1e-12)
+                    settings.add(tuple(torch.cat([p.reshape(-1) for p in flipped]).tolist()))
             assert len(settings) == (48 if act is nn.Tanh else 6)  # 3! relabellings x 2^3 sign patterns for tanh
             # a sign flip is not a symmetry for ReLU, and relabelling W1 without W2 is not a symmetry at all
             bad = _with_params(rnd, _flat(rnd))
@@ -484,7 +493,8 @@ def permutation_symmetry_nonconvex(t):
     # the midpoint test is not blind: on logistic regression (a convex loss) it never fires
     xs = torch.randn(40, 3, generator=g, dtype=torch.float64)
     ys = (torch.rand(40, generator=g, dtype=torch.float64) > 0.5).double()
-    logistic = lambda w: F.binary_cross_entropy_with_logits(xs @ w[:3] + w[3], ys)  # noqa: E731
-    for _ in range(200):
-        a, b = torch.randn(4, generator=g, dtype=torch.float64) * 3, torch.randn(4, generator=g, dtype=torch.float64) * 3
-        assert logistic((a + b) / 2) <= (logistic(a) + logistic(b)) / 2 + 1e-12
+    # 200 random pairs of parameter vectors (w, bias) at once, one per row; the loss of each row's model
+    logistic = lambda w: F.binary_cross_entropy_with_logits(  # noqa: E731
+        xs @ w[:, :3].T + w[:, 3], ys.unsqueeze(1).expand(-1, len(w)), reduction="none").mean(0)
+    a, b = torch.randn(2, 200, 4, generator=g, dtype=torch.float64) * 3
+    assert (logistic((a + b) / 2) <= (logistic(a) + logistic(b)) / 2 + 1e-12).all()

@@ -1,4 +1,5 @@
 """Checks for docs/*/initialization.md. Oracles: torch.nn.init, nn.Linear, closed forms, sampling theory."""
+import copy
 import functools
 import math
 
@@ -17,23 +18,56 @@ def _sample_var_sd(n, kurtosis):
 
 # ---- symmetry: one small regression net trained from three initializations ----
 
+_INITS = {
+    "constant": lambda m: (nn.init.constant_(m.weight, 0.3), nn.init.constant_(m.bias, 0.1)),
+    "zero": lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias)),
+    "zero-weights": lambda m: nn.init.zeros_(m.weight),  # biases keep PyTorch's default U(+-1/sqrt(fan_in))
+    "xavier": lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias)),
+}
+
+
+class _SideBySide(nn.Module):
+    """Independent nets as one module: net k maps the k-th of len(nets) equal row blocks of the input."""
+
+    def __init__(self, nets):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, x):
+        return torch.cat([net(rows) for net, rows in zip(self.nets, x.chunk(len(self.nets)))])
+
+
+def _fit_side_by_side(nets, x, y, **kwargs):
+    """ini.fit on k nets at once, each on its own copy of (x, y). The mean squared error over the k stacked copies
+    is the mean of the k losses, so each net gets 1/k of its own gradient and momentum buffer; for k a power of 2
+    that scaling is exact, and lr = k * lr (also exact) makes every update bit for bit the one fit(net, x, y) takes
+    alone (asserted in _assert_fit_is_sgd_momentum). One run of k nets costs about 3/4 of k runs."""
+    k = len(nets)
+    kwargs["lr"] = k * kwargs.get("lr", signature_defaults(ini.fit)["lr"])
+    ini.fit(_SideBySide(nets), x.repeat(k, 1), y.repeat(k, 1), **kwargs)
+    return [nn.functional.mse_loss(net(x), y).item() for net in nets]  # what fit(net, x, y) returns
+
+
 @functools.lru_cache(maxsize=None)
-def _trained(init_name, device, dtype_name, seed):
+def _trained_all(device, dtype_name, seed):
+    """The net from each of the four starts, trained by ini.fit with its defaults (side by side, bit for bit as
+    four separate fits): (net, parameters before, final loss, first hidden layer's activations, x, y)."""
     t = Trial(device, dtype_name, seed)
     x = 4 * t.rand(64, 2) - 2
     y = (torch.sin(2 * x[:, 0]) * torch.cos(x[:, 1])).unsqueeze(1)
-    inits = {
-        "constant": lambda m: (nn.init.constant_(m.weight, 0.3), nn.init.constant_(m.bias, 0.1)),
-        "zero": lambda m: (nn.init.zeros_(m.weight), nn.init.zeros_(m.bias)),
-        "zero-weights": lambda m: nn.init.zeros_(m.weight),  # biases keep PyTorch's default U(+-1/sqrt(fan_in))
-        "xavier": lambda m: (nn.init.xavier_normal_(m.weight), nn.init.zeros_(m.bias)),
-    }
-    t.seed_modules()
-    net = ini.tanh_mlp([2, 16, 16, 1], inits[init_name]).to(t.device, t.dtype)
-    before = [p.detach().clone() for p in net.parameters()]
-    loss = ini.fit(net, x, y)
-    hidden = net[:2](x).detach()  # first hidden layer's activations, one column per unit
-    return net, before, loss, hidden, x, y
+    nets = {}
+    for name, init in _INITS.items():
+        t.seed_modules()  # the same global RNG state before each net, as if it were built alone
+        nets[name] = ini.tanh_mlp([2, 16, 16, 1], init).to(t.device, t.dtype)
+    before = {name: [p.detach().clone() for p in net.parameters()] for name, net in nets.items()}
+    losses = _fit_side_by_side(list(nets.values()), x, y)
+    # first hidden layer's activations, one column per unit
+    return {name: (net, before[name], loss, net[:2](x).detach(), x, y)
+            for (name, net), loss in zip(nets.items(), losses)}
+
+
+def _trained(init_name, device, dtype_name, seed):
+    return _trained_all(device, dtype_name, seed)[init_name]
 
 
 @check("initialization.constant-init-stays-symmetric")
@@ -77,8 +111,13 @@ def _assert_fit_is_sgd_momentum(t):
                 v.mul_(mu).add_(g)
                 p.sub_(lr * v)
     before_last, last = loss.item(), loss_at(params).item()
+    copies = [copy.deepcopy(net) for _ in range(4)]  # before fit trains net: the premise of _fit_side_by_side
     got = ini.fit(net, x, y, steps=steps, lr=lr, momentum=mu)
     assert math.isclose(got, last, rel_tol=1e-10), (got, last)
+    # four copies trained side by side end bit for bit where the one trained alone does
+    together = _fit_side_by_side(copies, x, y, steps=steps, lr=lr, momentum=mu)
+    assert together == [got] * 4
+    assert all(torch.equal(p, q) for c in copies for p, q in zip(c.parameters(), net.parameters()))
     assert not math.isclose(got, before_last, rel_tol=1e-6)  # one step fewer is visible
     for p, q in zip(net.parameters(), params):
         assert_close(p.detach(), q.detach(), rtol=1e-10, atol=1e-12)

@@ -127,10 +127,13 @@ def mse_mean_mae_median(t):
 
 
 def _huber_location(y, delta):
-    """The constant c minimizing sum huber(y - c), by bisection on its derivative (increasing in c)."""
+    """The constant c minimizing sum huber(y - c), by bisection on its derivative (increasing in c). It stops
+    once lo and hi are adjacent floats (mid is one of them): every further halving would return the same c."""
     lo, hi = y.min().item(), y.max().item()
     for _ in range(200):
         mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
         c = torch.tensor(mid, dtype=y.dtype, device=y.device, requires_grad=True)
         ls.huber_loss(y - c, delta).sum().backward()
         lo, hi = (mid, hi) if c.grad.item() < 0 else (lo, mid)

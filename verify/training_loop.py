@@ -180,14 +180,16 @@ def gd_decreases_loss(t):
     t.record("drop_percent", 100 * (1 - losses[-1] / losses[0]))
 
 
-def _descend(w0, device, steps=150, lr=0.02):
-    w = torch.tensor(w0, dtype=torch.float64, device=device, requires_grad=True)
+def _descend(starts, device, steps=150, lr=0.02):
+    """torch.optim.SGD on f(w) = w^4 - 3 w^2 + w from each start; the starts are the entries of one tensor and
+    the loss their sum, so each entry follows its own gradient descent (the update is elementwise)."""
+    w = torch.tensor(starts, dtype=torch.float64, device=device, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr)
     for _ in range(steps):
         opt.zero_grad()
-        (w ** 4 - 3 * w ** 2 + w).backward()
+        (w ** 4 - 3 * w ** 2 + w).sum().backward()
         opt.step()
-    return w.item()
+    return w.tolist()
 
 
 @check("training_loop.init-dependent-minimum")
@@ -195,7 +197,7 @@ def init_dependent_minimum(t):
     """Gradient descent stops at a stationary point that depends on the start, not at 'the' minimum."""
     f = lambda w: w ** 4 - 3 * w ** 2 + w  # noqa: E731
     roots = np.sort(np.roots([4, 0, -6, 1]).real)  # f'(w) = 4w^3 - 6w + 1: minima at the outer roots
-    w_right, w_left = _descend(2.0, t.device), _descend(-2.0, t.device)
+    w_right, w_left = _descend([2.0, -2.0], t.device)
     assert abs(w_right - roots[2]) < 1e-9 and abs(w_left - roots[0]) < 1e-9
     for w in (w_right, w_left):  # both are true local minima: f' = 0, f'' > 0
         assert abs(4 * w ** 3 - 6 * w + 1) < 1e-8 and 12 * w ** 2 - 6 > 0
