@@ -21,6 +21,12 @@ def check_same_shape(a, a_name, b, b_name):
                          f"got {tuple(a.shape)} and {tuple(b.shape)}")
 
 
+def check_one_per_row(y, y_name, x, x_name, *, what="entries"):
+    """Raise ValueError naming both arguments unless `y` has one entry (label, target) per row of `x`."""
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"{y_name} must have {x.shape[0]} {what} (one per row of {x_name}), got {y.shape[0]}")
+
+
 def check_positive_int(n, name):
     """Raise TypeError/ValueError naming `name` unless `n` is an int >= 1."""
     if isinstance(n, bool) or not isinstance(n, int):

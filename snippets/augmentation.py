@@ -4,7 +4,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from snippets._validate import check_number, check_positive_int, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_tensor
 
 
 def _check_generator(generator):
@@ -106,8 +106,7 @@ def noise_injection_solution(X, y, std):
     lambda = n * std^2 (Bishop 1995)."""
     check_tensor(X, "X", ndim=2)
     check_tensor(y, "y", ndim=1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got {y.shape[0]}")
+    check_one_per_row(y, "y", X, "X")
     check_number(std, "std", low=0)
     n, d = X.shape
     eye = torch.eye(d, dtype=X.dtype, device=X.device)

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from snippets._validate import check_number, check_positive_int, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_tensor
 
 
 # --8<-- [start:iterations]
@@ -74,8 +74,7 @@ def sgd_steps_to_target(x, y, batch_size, lrs, target_loss, max_steps, generator
     check_tensor(x, "x", ndim=2)
     check_tensor(y, "y", ndim=1)
     check_tensor(lrs, "lrs", ndim=1)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have {x.shape[0]} entries (one per row of x), got {y.shape[0]}")
+    check_one_per_row(y, "y", x, "x")
     n = x.shape[0]
     check_positive_int(batch_size, "batch_size")
     if batch_size > n:

@@ -1,7 +1,7 @@
 """Why training fails to converge: the step-size limit 2/L, and the one-batch overfitting test."""
 import torch
 
-from snippets._validate import check_number, check_positive_int, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_tensor
 
 
 # --8<-- [start:quadratic]
@@ -56,8 +56,7 @@ def overfit_one_batch(model, x, y, loss_fn, steps=300, lr=1e-2):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_tensor(x, "x", min_ndim=2)
     check_tensor(y, "y", floating=False)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have one label per row of x ({x.shape[0]}), got {y.shape[0]}")
+    check_one_per_row(y, "y", x, "x", what="labels")
     check_positive_int(steps, "steps")
     check_number(lr, "lr", low=0, low_open=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snippets._validate import check_number, check_positive_int, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_tensor
 
 
 def _check_sizes(sizes):
@@ -169,8 +169,7 @@ def fit_binary_classifier(model, x, y, steps, lr):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     check_tensor(x, "x", ndim=2)
     check_tensor(y, "y", ndim=1)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have one label per row of x ({x.shape[0]}), got {y.shape[0]}")
+    check_one_per_row(y, "y", x, "x", what="labels")
     check_positive_int(steps, "steps")
     check_number(lr, "lr", low=0, low_open=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)

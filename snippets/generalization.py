@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from snippets._validate import check_number, check_positive_int, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_tensor
 
 
 # --8<-- [start:polynomial]
@@ -21,8 +21,7 @@ def least_squares_fit(features, y, ridge=0.0):
     """Weights minimizing mean (features w - y)^2 + ridge * ||w||^2 (ridge = 0: plain least squares)."""
     check_tensor(features, "features", ndim=2)
     check_tensor(y, "y", ndim=1)
-    if y.shape[0] != features.shape[0]:
-        raise ValueError(f"y must have {features.shape[0]} entries (one per row of features), got {y.shape[0]}")
+    check_one_per_row(y, "y", features, "features")
     check_number(ridge, "ridge", low=0)
     if ridge == 0:
         return torch.linalg.lstsq(features, y[:, None]).solution.squeeze(1)
@@ -44,8 +43,7 @@ def train_full_batch(model, x, y, steps=300, lr=1e-2):
     check_tensor(y, "y", ndim=1, floating=False)
     if y.dtype != torch.long:
         raise TypeError(f"y must hold int64 class indices, got {y.dtype}")
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have {x.shape[0]} labels (one per row of x), got {y.shape[0]}")
+    check_one_per_row(y, "y", x, "x", what="labels")
     check_positive_int(steps, "steps")
     check_number(lr, "lr", low=0, low_open=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from snippets._validate import check_number, check_positive_int, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_tensor
 
 
 # --8<-- [start:scalers]
@@ -60,8 +60,7 @@ def gradient_descent(x, y, step, num_steps):
     """Iterates w_0 = 0, w_{t+1} = w_t - step * X^T (X w_t - y) / N of GD on f; returns (num_steps+1, d)."""
     check_tensor(x, "x", ndim=2)
     check_tensor(y, "y", ndim=1)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have {x.shape[0]} entries (one per row of x), got {y.shape[0]}")
+    check_one_per_row(y, "y", x, "x")
     if isinstance(step, torch.Tensor) and step.numel() == 1:
         step = step.item()
     check_number(step, "step", low=0, low_open=True)

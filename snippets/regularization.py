@@ -1,14 +1,13 @@
 """Regularization: L1/L2 penalties, weight decay, dropout and DropConnect, written from their definitions."""
 import torch
 
-from snippets._validate import check_number, check_positive_int, check_same_shape, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_same_shape, check_tensor
 
 
 def _check_design(X, y):
     check_tensor(X, "X", ndim=2)
     check_tensor(y, "y", ndim=1)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must have one entry per row of X ({X.shape[0]}), got {y.shape[0]}")
+    check_one_per_row(y, "y", X, "X")
 
 
 # --8<-- [start:bias-variance]

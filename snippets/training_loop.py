@@ -1,7 +1,7 @@
 """The training loop of a two-layer MLP written out by hand: forward, loss, backward, update."""
 import torch
 
-from snippets._validate import check_number, check_positive_int, check_same_shape, check_tensor
+from snippets._validate import check_number, check_one_per_row, check_positive_int, check_same_shape, check_tensor
 
 PARAM_NAMES = ("w1", "b1", "w2", "b2")
 
@@ -185,8 +185,7 @@ def accumulate_gradients(model, loss_fn, x, y, micro_batch_size):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     check_tensor(x, "x", min_ndim=1)
     check_tensor(y, "y", floating=False)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have {x.shape[0]} rows (one per example of x), got {y.shape[0]}")
+    check_one_per_row(y, "y", x, "x")
     check_positive_int(micro_batch_size, "micro_batch_size")
     model.zero_grad()
     n = x.shape[0]

@@ -204,7 +204,7 @@ def noise_injection_is_tikhonov(t):
     try:  # a y of the wrong length is refused with the length X needs (12 rows, not the 6 columns)
         aug.noise_injection_solution(X, y[:-1], s)
     except ValueError as e:
-        assert "one entry per row of X (12)" in str(e), e
+        assert "y must have 12 entries (one per row of X)" in str(e), e
     else:
         raise AssertionError("a y of the wrong length was accepted")
 

@@ -121,11 +121,20 @@ def _best_fit_error(x, target, kinks, facing):
     return (fit - target).abs().max()
 
 
+def _best_fit_errors(x, target, kinks, facings):
+    """_best_fit_error for every row of facings (B, m) at once: a batched least-squares solve."""
+    units = torch.relu(facings[:, None, :] * (x[None, :, None] - kinks[None, None, :]))  # (B, len(x), m)
+    a = torch.cat([torch.ones_like(units[..., :1]), units], 2)
+    rhs = target.expand(len(facings), -1).unsqueeze(2)
+    fit = (a @ torch.linalg.lstsq(a, rhs).solution).squeeze(2)
+    return (fit - target).abs().amax(1)
+
+
 @check("depth.shallow-sawtooth-needs-2k-units", dtypes=("float32", "float64"))
 def shallow_sawtooth_needs_2k_units(t):
     """One hidden layer can represent the sawtooth exactly on [0, 1], and needs exactly 2^k units: 2^k suffice,
     and no network with 2^k - 1 units represents it."""
-    x = _dyadic_grid(t, 12)
+    x = _dyadic_grid(t, 11)  # two grid steps per piece at k = 10 (and every kink on the grid); 2^12 cost twice as much
     for k in (1, 3, 6, 10):
         shallow = dp.shallow_sawtooth_net(k).to(t.device, t.dtype)
         with torch.no_grad():
@@ -144,8 +153,15 @@ def shallow_sawtooth_needs_2k_units(t):
     for k in (1, 2, 3):
         target = _closed_form_sawtooth(grid, k)
         interior = [j / 2 ** k for j in range(1, 2 ** k)]
-        errors = torch.stack([_best_fit_error(grid, target, interior, facing)
-                              for facing in itertools.product((1.0, -1.0), repeat=len(interior))])
+        # every orientation at once: one batched least-squares solve over the 2^(2^k - 1) designs
+        facings = torch.tensor(list(itertools.product((1.0, -1.0), repeat=len(interior))), dtype=grid.dtype,
+                               device=grid.device)
+        errors = _best_fit_errors(grid, target, torch.tensor(interior, dtype=grid.dtype, device=grid.device), facings)
+        assert len(errors) == 2 ** (2 ** k - 1)
+        # the batched solve agrees with the one-design helper (first and last orientation: all +1, all -1)
+        for row, sign in ((0, 1.0), (-1, -1.0)):
+            assert_close(errors[row], _best_fit_error(grid, target, interior, [sign] * len(interior)),
+                         rtol=1e-9, atol=1e-12)
         assert torch.isfinite(errors).all() and errors.min() > 0.05  # k = 1, 2, 3: 0.60, 0.23, 0.084
         assert _best_fit_error(grid, target, [0.0] + interior, [1.0] * 2 ** k) < 1e-12
     # why: the first slope is -(sum of the jumps of the units facing left), each jump is +-2^(k+1),
@@ -155,24 +171,33 @@ def shallow_sawtooth_needs_2k_units(t):
 @check("depth.width-one-is-monotone", devices=("cpu",))
 def width_one_is_monotone(t):
     """A deep ReLU net of width 1 is monotone on R, so no depth lets it fit the tent; 3 shallow units do it exactly."""
-    x = torch.linspace(-3, 3, 6001, dtype=torch.float64)
-    inputs = torch.cat([x, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)]).unsqueeze(1)  # the grid, then 3 probes
+    x = torch.linspace(-3, 3, 6001, dtype=torch.float64)  # step 1e-3: the tent below
+    # the random nets: a grid of step 5e-3 (elementwise work over draws x points is the whole cost), then 3 probes
+    coarse = x[::5]
+    inputs = torch.cat([coarse, torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64)]).unsqueeze(1)
     g = t.generator()
     for depth in (2, 5, 20):
+        # 30 random draws of all its weights and biases, run as 30 rows at once: a width-1 layer is relu(w h + b)
+        w, b = torch.randn(2, 30, depth + 1, 1, generator=g, dtype=torch.float64)
+        h = inputs.squeeze(1).expand(30, -1)
+        for layer in range(depth):
+            h = torch.relu(w[:, layer] * h + b[:, layer])
+        out = w[:, depth] * h + b[:, depth]  # (30 draws, grid + probes)
+        # the rows are nn.Sequential(Linear(1, 1), ReLU(), ..., Linear(1, 1)) nets: the first draw, loaded into one
         layers = []
         for _ in range(depth):
             layers += [nn.Linear(1, 1), nn.ReLU()]
         net = nn.Sequential(*layers, nn.Linear(1, 1)).double()
-        for _ in range(30):  # 30 random draws of all its weights and biases (building the modules is the slow part)
-            with torch.no_grad():
-                for p in net.parameters():
-                    p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
-                out = net(inputs).squeeze(1)
-                diffs = torch.diff(out[:len(x)])
-                assert (diffs >= -1e-12).all() or (diffs <= 1e-12).all()
-                # a monotone g has max(|g(0)|, |g(1/2) - 1|, |g(1)|) >= 1/2 against T(0), T(1/2), T(1) = 0, 1, 0
-                e = out[len(x):]
-                assert torch.maximum(e[0].abs(), (e - 1)[1].abs()).maximum(e[2].abs()) >= 0.5 - 1e-12
+        with torch.no_grad():
+            for i, lin in enumerate(net[::2]):
+                lin.weight.copy_(w[0, i].view(1, 1))
+                lin.bias.copy_(b[0, i])
+            assert_close(net(inputs).squeeze(1), out[0], rtol=1e-12, atol=1e-12)
+        diffs = torch.diff(out[:, :len(coarse)], dim=1)
+        assert ((diffs >= -1e-12).all(1) | (diffs <= 1e-12).all(1)).all()
+        # a monotone g has max(|g(0)|, |g(1/2) - 1|, |g(1)|) >= 1/2 against T(0), T(1/2), T(1) = 0, 1, 0
+        e = out[:, len(coarse):]
+        assert (torch.maximum(e[:, 0].abs(), (e[:, 1] - 1).abs()).maximum(e[:, 2].abs()) >= 0.5 - 1e-12).all()
     # one hidden layer with 3 units is the tent: 2 relu(x) - 4 relu(x - 1/2) + 2 relu(x - 1) on R
     tent = 2 * torch.relu(x) - 4 * torch.relu(x - 0.5) + 2 * torch.relu(x - 1)
     inside = (x >= 0) & (x <= 1)

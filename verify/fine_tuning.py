@@ -172,6 +172,7 @@ def _transfer_task(t):
     a = torch.randn(8, 20, generator=g) / math.sqrt(20)
     b, c = torch.randn(10, 8, generator=g), torch.randn(4, 8, generator=g)
     x_src, x_tgt, x_test = (torch.randn(n, 20, generator=g) for n in (1000, 40, 2000))
+    x_src = x_src[:500]  # 500 source examples; drawing 1000 keeps the target and test sets the margins were measured on
     src_y = torch.relu(x_src @ a.T) @ b.T  # plenty of data for a 10-output regression
     tgt_y, test_y = ((torch.relu(v @ a.T) @ c.T).argmax(1) for v in (x_tgt, x_test))  # 40 labelled examples
     put = lambda v: v.to(t.device, t.dtype) if v.is_floating_point() else v.to(t.device)  # noqa: E731
@@ -186,11 +187,12 @@ def _backbone():
 def transfer_demo(t):
     """With 40 labelled examples, a head on a backbone pretrained on a related task beats training from scratch."""
     x_src, src_y, x_tgt, tgt_y, x_test, test_y = _transfer_task(t)
-    steps, lr = 100, 0.03  # three times fit's default lr, so that 100 steps do for every stage
+    # three times fit's default lr, so that 100 pretraining steps and 70 on the target do
+    pre_steps, steps, lr = 100, 70, 0.03
     t.seed_modules(stream=1)
     backbone = _backbone().to(t.device, t.dtype)
     pretrain = nn.Sequential(backbone, nn.Linear(32, 10)).to(t.device, t.dtype)
-    ft.fit(pretrain, pretrain.parameters(), x_src, src_y, steps, F.mse_loss, lr)
+    ft.fit(pretrain, pretrain.parameters(), x_src, src_y, pre_steps, F.mse_loss, lr)
     head = nn.Linear(32, 4).to(t.device, t.dtype)
     tuned = nn.Sequential(backbone, head)
     ft.fit(tuned, ft.finetune_parameters(backbone, head, "feature-extractor"), x_tgt, tgt_y, steps, F.cross_entropy, lr)
@@ -198,8 +200,9 @@ def transfer_demo(t):
     scratch_loss = ft.fit(scratch, scratch.parameters(), x_tgt, tgt_y, steps, F.cross_entropy, lr)
     acc = {name: (ft.predict(m, x_test).argmax(1) == test_y).float().mean().item()
            for name, m in (("tuned", tuned), ("scratch", scratch))}
-    # measured over seeds 0-29: tuned 0.69-0.89, scratch 0.47-0.73, gap 0.105-0.304 (accuracy on 2000 test points);
-    # scratch's training loss <= 1e-6: it lost for want of data, not of steps
+    # measured over seeds 0-59: tuned 0.689-0.905, scratch 0.461-0.734, gap 0.0985-0.315 (accuracy on 2000 test points);
+    # scratch's training loss <= 5e-6: it lost for want of data, not of steps. Over seeds 0-199 it fails for 102
+    # and 192 (both nets at 0.986: the target task is nearly one class), as it did with 1000 source examples
     tuned, scratch = t.record("acc_tuned", acc["tuned"]), t.record("acc_scratch", acc["scratch"])
     assert tuned > 0.6 and tuned - scratch > 0.05, acc
     assert scratch_loss < 1e-2

@@ -256,7 +256,7 @@ def accumulation_equals_full_batch(t):
     stepped = [p.detach() - 0.1 * p.grad for p in model.parameters()]
     for w, p, g in zip(stepped, model.parameters(), full):
         assert_close(w, p.detach() - 0.1 * g, rtol=1e-12, atol=1e-15)
-    with pytest.raises(ValueError, match=re.escape("y must have 24 rows (one per example of x), got 23")):
+    with pytest.raises(ValueError, match=re.escape("y must have 24 entries (one per row of x), got 23")):
         tl.accumulate_gradients(model, F.cross_entropy, xb, lb[:23], 6)
 
 

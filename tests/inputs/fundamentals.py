@@ -62,7 +62,7 @@ CASES = [
     (fu.fit_binary_classifier, (nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4, 1), 10, 0.1), {}, ValueError,
      "y"),
     (fu.fit_binary_classifier, (nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(3), 10, 0.1), {}, ValueError,
-     r"y must have one label per row of x \(4\), got 3"),
+     r"y must have 4 labels \(one per row of x\), got 3"),
     (fu.fit_binary_classifier, (nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4), 0, 0.1), {}, ValueError, "steps"),
     (fu.fit_binary_classifier, (nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4), 10, 0.0), {}, ValueError, "lr"),
     (fu.fit_binary_classifier, (nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4), 10, "0.1"), {}, TypeError, "lr"),
