@@ -55,8 +55,12 @@ def _batch_gradients(seed):
     keys = Trial("cpu", "float64", seed).rng(1).random((ROWS, N))
     kth = np.sort(np.partition(keys, 255, axis=1)[:, :256], axis=1)  # the 256 smallest keys of each row, in order
     batches = {1: grads_np[keys.argmin(1)]}  # B = 1: the example with the smallest key
-    # a 0/1 mask of the keys up to the B-th smallest, times the gradients, sums that sample (no gather needed)
-    batches.update({b: (keys <= kth[:, b - 1:b]) @ grads_np / b for b in (8, 64, 256)})
+    # a 0/1 mask of the keys up to the B-th smallest, times the gradients, sums that sample (no gather needed);
+    # the mask is written as float64 into one buffer, so the product is a plain BLAS matmul
+    mask = np.empty_like(keys)
+    for b in (8, 64, 256):
+        np.less_equal(keys, kth[:, b - 1:b], out=mask, casting="unsafe")
+        batches[b] = mask @ grads_np / b
     return grads, grads.mean(0), batches
 
 
@@ -87,8 +91,10 @@ def gradient_noise_variance(t):
     sq = d.pow(2).sum(1)
     gram = d @ d.T
     exhaustive = {1: sq.mean().item(),
-                  # pairs i < j: ||(d_i + d_j)/2||^2 = (|d_i|^2 + |d_j|^2 + 2 d_i.d_j)/4, averaged over N(N-1)/2 pairs
-                  2: ((sq[:, None] + sq[None, :] + 2 * gram).triu(1).sum() / 4 / (N * (N - 1) / 2)).item(),
+                  # pairs i < j: ||(d_i + d_j)/2||^2 = (|d_i|^2 + |d_j|^2 + 2 d_i.d_j)/4, averaged over N(N-1)/2 pairs;
+                  # the sum over all ordered pairs i != j counts each pair twice (the diagonal i = j is 4 |d_i|^2)
+                  2: ((((sq[:, None] + sq[None, :] + 2 * gram).sum() - 4 * sq.sum()) / 2) / 4
+                      / (N * (N - 1) / 2)).item(),
                   # leaving out example i: g_B - g = -d_i / (N - 1)
                   N - 1: (sq / (N - 1) ** 2).mean().item()}
     for b, value in exhaustive.items():
@@ -176,15 +182,14 @@ def _sgd_losses(x, y, batch_size, lrs, steps, generator):
     """Oracle for sgd_steps_to_target: per epoch one randperm, its first floor(N/B) disjoint batches, one plain SGD
     chain per rate; the full-data MSE computed directly after every step. Returns (steps, rates)."""
     n = x.shape[0]
-    ws = [torch.zeros(x.shape[1], dtype=x.dtype) for _ in lrs]
+    ws = torch.zeros(x.shape[1], len(lrs), dtype=x.dtype)  # column i: the chain of rate i (updates elementwise)
     losses = []
     while len(losses) < steps:
         perm = torch.randperm(n, generator=generator)
         for k in range(n // batch_size):
             xb, yb = x[perm[k * batch_size:(k + 1) * batch_size]], y[perm[k * batch_size:(k + 1) * batch_size]]
-            for i, lr in enumerate(lrs.tolist()):
-                ws[i] = ws[i] - lr * 2 * xb.T @ (xb @ ws[i] - yb) / batch_size
-            losses.append([(x @ w - y).pow(2).mean().item() for w in ws])
+            ws = ws - lrs * (2 * xb.T @ (xb @ ws - yb[:, None]) / batch_size)
+            losses.append((x @ ws - y[:, None]).pow(2).mean(0).tolist())
     return np.array(losses[:steps])
 
 

@@ -153,19 +153,22 @@ def mse_saturates(t):
     assert 1e4 < ratio < 2e4
 
 
-def _autograd_neuron(w, b, lr, steps, loss, x=1.0, y=0.0):
-    """The same neuron trained by torch.optim.SGD with autograd and the built-in losses (input x, target y)."""
-    p = torch.tensor([w, b], dtype=torch.float64, requires_grad=True)
+def _autograd_neurons(w, b, lr, steps, x=1.0, y=0.0):
+    """The same neuron trained by torch.optim.SGD with autograd and the built-in losses (input x, target y),
+    under squared error and under cross-entropy side by side: row 0 of the parameters is the "mse" neuron, row 1
+    the "bce" one. Backward runs on the sum of the two losses, so each row gets exactly its own loss's gradient.
+    Returns the two loss histories."""
+    p = torch.tensor([[w, b], [w, b]], dtype=torch.float64, requires_grad=True)
     opt, target, history = torch.optim.SGD([p], lr=lr), torch.tensor(y, dtype=torch.float64), []
     for _ in range(steps):
         opt.zero_grad()
-        z = p[0] * x + p[1]
-        value = (0.5 * F.mse_loss(torch.sigmoid(z), target) if loss == "mse"
-                 else F.binary_cross_entropy_with_logits(z, target))
-        history.append(value.item())
-        value.backward()
+        z = p[:, 0] * x + p[:, 1]
+        value = torch.stack([0.5 * F.mse_loss(torch.sigmoid(z[0]), target),
+                             F.binary_cross_entropy_with_logits(z[1], target)])
+        history.append(value.detach())
+        value.sum().backward()
         opt.step()
-    return history
+    return torch.stack(history).T.tolist()
 
 
 def _neuron_outputs(w, b, lr):
@@ -182,13 +185,13 @@ def saturated_neuron_learns_slowly(t):
     cross-entropy, both with the same learning rate 0.15."""
     out_mse, out_bce, mse, bce = _neuron_outputs(2.0, 2.0, 0.15)
     # the snippet's hand-written gradients against autograd + torch.optim.SGD, every step
-    assert_close(torch.tensor(mse), torch.tensor(_autograd_neuron(2.0, 2.0, 0.15, 51, "mse")), rtol=1e-12, atol=0)
-    assert_close(torch.tensor(bce), torch.tensor(_autograd_neuron(2.0, 2.0, 0.15, 51, "bce")), rtol=1e-12, atol=0)
+    auto_mse, auto_bce = _autograd_neurons(2.0, 2.0, 0.15, 51)
+    assert_close(torch.tensor(mse), torch.tensor(auto_mse), rtol=1e-12, atol=0)
+    assert_close(torch.tensor(bce), torch.tensor(auto_bce), rtol=1e-12, atol=0)
     # the same on an input x != 1 and a soft target y != 0, where w x vs w / x and y vs -y differ; default loss: bce
-    for loss in ("mse", "bce"):
+    for loss, auto in zip(("mse", "bce"), _autograd_neurons(0.5, -0.4, 0.3, 10, x=0.7, y=0.3)):
         got = ce.train_sigmoid_neuron(0.5, -0.4, 0.7, 0.3, 0.3, 10, loss=loss)
-        assert_close(torch.tensor(got), torch.tensor(_autograd_neuron(0.5, -0.4, 0.3, 10, loss, x=0.7, y=0.3)),
-                     rtol=1e-12, atol=0)
+        assert_close(torch.tensor(got), torch.tensor(auto), rtol=1e-12, atol=0)
     assert ce.train_sigmoid_neuron(0.5, -0.4, 0.7, 0.3, 0.3, 10) == got
     t.record("start_output", 1 / (1 + math.exp(-4)))
     t.record("out_mse", out_mse)

@@ -1,4 +1,5 @@
 """Checks for docs/*/input_norm.md. Oracles: float64 numpy, closed forms, eigen-decompositions, torch LRN."""
+import functools
 import math
 
 import numpy as np
@@ -7,7 +8,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from snippets import input_norm as inn
-from verify._registry import check
+from verify._registry import Trial, check
 
 
 def _regression(t):
@@ -32,6 +33,14 @@ def _iterations(x, y, step, tol=1e-6, max_steps=None):
     err = (inn.gradient_descent(x, y, step, max_steps) - w_star).norm(dim=1) / w_star.norm()
     hits = (err <= tol).nonzero()
     return int(hits[0]) if len(hits) else None
+
+
+@functools.lru_cache(maxsize=4)
+def _raw_and_std_iterations(seed):
+    """_iterations on _regression's raw and z-scored features, GD step 2/(L+mu) each: computed once per seed and
+    shared by the two checks that use them (the data come from the seed alone, on the CPU in float64)."""
+    x, y = _regression(Trial("cpu", "float64", seed))
+    return {name: _iterations(data, y, inn.optimal_step(data)) for name, data in (("raw", x), ("std", inn.z_score(x)))}
 
 
 @check("input_norm.min-max", devices=("cpu",))
@@ -136,8 +145,8 @@ def large_feature_dominates_distance(t):
 def standardization_speeds_gd(t):
     """GD with the step 2/(L+mu) needs >= 50x more iterations on raw features than on z-scored ones."""
     x, y = _regression(t)
-    raw = _iterations(x, y, inn.optimal_step(x))  # each run goes 20 steps past its bound (or finds None)
-    std = _iterations(inn.z_score(x), y, inn.optimal_step(inn.z_score(x)))
+    iterations = _raw_and_std_iterations(t.seed)  # each run goes 20 steps past its bound (or finds None)
+    raw, std = iterations["raw"], iterations["std"]
     assert raw is not None and std is not None and raw >= 50 * std  # seed 0: 625 vs 5 (kappa 90 vs 1.1)
     t.record("iteration_ratio", raw / std)
     # the step is tied to the loss scaling: for f = ||Xw - y||^2/(2N) the Hessian is X^T X/N. With plain
@@ -168,7 +177,7 @@ def condition_number_sets_rate(t):
                          rtol=1e-9, atol=1e-12 * abs(comp[0]))
         # so in 2-D ||e_t|| = rho^t ||e_0|| exactly, and the first t within 1e-6 of w* is ceil(log 1e-6 / log rho);
         # _iterations runs 20 steps past that bound (a slower descent finds None and fails as well)
-        iters = t.record(f"iterations_{name}", _iterations(data, y, inn.optimal_step(data)))
+        iters = t.record(f"iterations_{name}", _raw_and_std_iterations(t.seed)[name])  # this data, this step
         assert iters == math.ceil(math.log(1e-6) / math.log(rho)), (name, iters)
     # seed 0: kappa 90 raw, 1.1 standardized (625 and 5 steps); over seeds 0-11: 90-116 and 1.01-1.52
     assert 50 < t.values["kappa_raw"] < 200 and t.values["kappa_std"] < 2.5

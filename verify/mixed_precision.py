@@ -155,7 +155,9 @@ def float16_gradient_underflow(t):
     t.record("subnormal_fraction", ((g16 != 0) & (g16.abs() < tiny)).double().mean())
     assert (g16.abs() < tiny).all()  # every entry is lost or subnormal: none keeps float16's 11 bits
     err = t.record("rel_error", _rel(g16, g32))
-    assert zero > 0.9 and err > 0.05
+    # seeds 0-299: zeros 0.905-0.951, error 0.032-0.085 (the surviving subnormals carry most of the norm, so the
+    # error varies more than the zero count; a fixed 5 % failed at seeds 21, 33, 53); 2 % is still 40 x 2^-11
+    assert zero > 0.9 and err > 0.02
     # scaled by S = 2^16: fp16(S g) / S, again bit for bit
     s = 2.0 ** 16
     t.record("scale_log2", 16)
@@ -168,7 +170,7 @@ def float16_gradient_underflow(t):
     n_sub = int(((g32 * s).abs() < tiny).sum())
     bound = 2.0 ** -11 * g32.double().norm() + 2.0 ** -25 / s * math.sqrt(n_sub)
     assert (gs.double() - g32.double()).norm() <= bound
-    assert err_s < 2.0 ** -11 < 0.05 < err
+    assert err_s < 2.0 ** -11 < 0.02 < err
 
 
 @check("mixed_precision.loss-scaling-exact", dtypes=("float32", "float64"))
@@ -418,15 +420,15 @@ def small_updates_vanish(t):
 
 @check("mixed_precision.master-weights-accumulate")
 def master_weights_accumulate(t):
-    """1000 updates of 1e-4: lost in float16/bfloat16 weights, summed in a float32 master copy."""
-    n, u = 1000, 1e-4
+    """300 updates of 1e-4: lost in float16/bfloat16 weights, summed in a float32 master copy."""
+    n, u = 300, 1e-4  # 1 + 300 u = 1.03: the float16 copy of the sum (1.0303) differs from 1 by 31 ulps
     t.record("steps", n)
     updates = [torch.full((3,), u, dtype=F32, device=t.device)] * n
     exact = 1.0 + n * u  # float64 closed form
     t.record("exact", exact)
     for dtype in (F16, BF16):
         w = torch.ones(3, dtype=dtype, device=t.device)
-        assert torch.equal(mp.apply_updates(w, updates), w)  # every one of the 1000 updates rounded away
+        assert torch.equal(mp.apply_updates(w, updates), w)  # every one of the 300 updates rounded away
         copy = mp.apply_updates(w, [])  # without a master copy the result is a new tensor, not w itself
         copy += 1
         assert torch.equal(w, torch.ones(3, dtype=dtype, device=t.device))
@@ -435,7 +437,7 @@ def master_weights_accumulate(t):
         if dtype == F16:
             t.record("float16_with_master", with_master[0])
     master = mp.apply_updates(torch.ones(3, dtype=F32, device=t.device), updates)
-    # float32 adds 1000 times with an error <= half an ulp of ~1.1 (1.2e-7) each: <= 1.2e-4 in all
+    # float32 adds 300 times with an error <= half an ulp of ~1.03 (1.2e-7) each: <= 3.6e-5 in all
     assert (master.double() - exact).abs().max() <= n * 2.0 ** -23 / 2 * 2
     assert master.dtype == F32
 
