@@ -469,8 +469,12 @@ def batchnorm_prevents_dead_relu(t):
         pre = net[0](x)
         assert act.dead_relu_units(pre).sum() == 2
         out = bn(pre)
-        # float32: centring the -100 units cancels about 7 bits of their 24, hence 1e-4
-        assert_close(out.mean(0), bn.bias.expand(32), rtol=0, atol=t.tol(f64=1e-12, f32=1e-4))
+        # centring the -100 units cancels about 7 bits: the batch mean's rounding, a few ulp of max|pre|, is divided
+        # by the unit's SD (over seeds 0-299 in float32 the error reached 6.5 eps max|pre| / SD; a fixed 1e-4 failed
+        # at seed 29), so the tolerance is 32 times that, per unit and dtype
+        tol = 32 * torch.finfo(t.dtype).eps * pre.abs().amax(0) / pre.std(0)
+        gap = (out.mean(0) - bn.bias).abs()
+        assert (gap <= tol).all(), (gap.max().item(), tol.min().item())
         assert act.dead_relu_units(out).sum() == 0
         bn.bias.fill_(0.1)  # beta > 0: still none dead
         assert act.dead_relu_units(bn(pre)).sum() == 0

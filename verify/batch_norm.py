@@ -277,8 +277,11 @@ def convergence_demo(t):
     with torch.no_grad():
         eval_loss = F.cross_entropy(net(x), y).item()
         train_loss = F.cross_entropy(copy.deepcopy(net).train()(x), y).item()  # a copy: this updates running stats
-    assert abs(final[True] - eval_loss) < 1e-6  # float32: the same computation, at most a few roundings apart
-    assert abs(final[True] - train_loss) > 1e-4  # measured 5e-4 - 5e-2 over seeds 0-29
+    gap_eval, gap_train = abs(final[True] - eval_loss), abs(final[True] - train_loss)
+    assert gap_eval < 1e-7  # the same computation: equal to the bit on the CPU over seeds 0-199
+    # ... and not the train-mode loss, which differs by 2.7e-6 - 5e-2 over seeds 0-199: a continuous quantity, so
+    # close calls happen (a fixed 1e-4 failed seed 40); the reported loss must be by far the nearer of the two
+    assert gap_train > 10 * gap_eval and gap_train > 0
     no_bn, with_bn = t.record("loss_without_bn", final[False]), t.record("loss_with_bn", final[True])
     # measured over seeds 0-29: no BN 0.689-0.705 (ln 2 = 0.693), BN 0.022-0.099, gap 0.598-0.672;
     # over seeds 0-199: no BN within 0.031 of ln 2, BN <= 0.129, gap >= 0.571

@@ -94,14 +94,17 @@ def entropy_plus_kl(t):
 def asymmetric(t):
     """KL(p||q) != KL(q||p) and H(p, q) != H(q, p); KL also breaks the triangle inequality."""
     p, q = _dirichlet(t, 100, 5), _dirichlet(t, 100, 5, stream=1)
-    assert ((ce.kl_divergence(p, q) - ce.kl_divergence(q, p)).abs() > 1e-6).all()
-    assert ((ce.cross_entropy(p, q) - ce.cross_entropy(q, p)).abs() > 1e-6).all()
+    # symmetric only by coincidence: a random pair can come close (one did for seed 73), so what is asserted is the
+    # median gap over the 100 pairs, 0.074-0.22 for KL and 0.18-0.41 for H over seeds 0-499
+    assert (ce.kl_divergence(p, q) - ce.kl_divergence(q, p)).abs().median() > 0.02
+    assert (ce.cross_entropy(p, q) - ce.cross_entropy(q, p)).abs().median() > 0.05
     assert_close(ce.kl_divergence(p, q), _oracle_kl(p, q), rtol=1e-12, atol=1e-14)
     assert_close(ce.kl_divergence(q, p), _oracle_kl(q, p), rtol=1e-12, atol=1e-14)
     a, b, c = t.put([0.1, 0.9]), t.put([0.5, 0.5]), t.put([0.9, 0.1])
     # KL(a||c) = 1.758 > KL(a||b) + KL(b||c) = 0.368 + 0.511; oracle: F.kl_div
     for u, v in ((a, c), (a, b), (b, c)):
         assert_close(ce.kl_divergence(u, v), _oracle_kl(u, v), rtol=1e-12, atol=1e-15)
+    assert abs(ce.kl_divergence(a, b) - ce.kl_divergence(b, a)) > 0.1  # 0.368 against 0.511
     kl_ac = t.record("kl_ac", ce.kl_divergence(a, c))
     kl_abc = t.record("kl_ab_bc", ce.kl_divergence(a, b) + ce.kl_divergence(b, c))
     assert math.isclose(kl_ac.item(), 0.8 * math.log(9), rel_tol=1e-12)  # 0.1 ln(1/9) + 0.9 ln 9

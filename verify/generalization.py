@@ -45,7 +45,10 @@ def capacity_lowers_training_error(t):
         train.append(_errors(x, y, x, y, d)[0])
         assert abs(train[-1] - ref) <= 1e-10 * ref  # condition number of the basis <= ~1e3 here
     assert all(b <= a + 1e-12 for a, b in zip(train, train[1:]))  # a bigger model contains the smaller one
-    assert train[12] < 0.3 * train[1]  # and the gain is large, not just non-negative
+    # and the gain is large, not just non-negative. train[12] / train[1] over seeds 0-2999: median 0.03, 99.9 %
+    # 0.31, max 0.42 (degree 12 leaves 2 residual degrees of freedom: a chi^2_2 tail; 0.3 failed seed 43); 0.6 lies
+    # about 1e-6 out in that tail and still rejects a basis blind to the degree (ratio 1)
+    assert train[12] < 0.6 * train[1]
     ridge_train = [_errors(x, y, x, y, 12, lam)[0] for lam in (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)]
     assert all(b >= a - 1e-12 for a, b in zip(ridge_train, ridge_train[1:]))  # a stronger penalty fits worse
     assert ridge_train[-1] > 5 * ridge_train[0]

@@ -290,9 +290,11 @@ def accumulation_breaks_with_batchnorm(t):
     tl.accumulate_gradients(bn_net, F.cross_entropy, xb, lb, 6)
     rel = t.record("bn_rel_err", (bn_net[0].weight.grad - full[0]).norm() / full[0].norm())
     assert rel > 0.05  # seeds 0-19: 0.15-0.75
-    # why: the full-batch loss is no longer the mean of the micro-batch losses
-    micro = torch.stack([F.cross_entropy(bn_net(xb[a:a + 6]), lb[a:a + 6]) for a in range(0, 24, 6)]).mean()
-    assert (micro - F.cross_entropy(bn_net(xb), lb)).abs() > 1e-3
+    # why: in train mode an example's output depends on the batch it is normalized with, so the micro-batches'
+    # outputs are not the full batch's (their mean losses can still agree by chance: within 1e-3 for seeds 54, 55)
+    with torch.no_grad():
+        micro = torch.cat([bn_net(xb[a:a + 6]) for a in range(0, 24, 6)])
+        assert (micro - bn_net(xb)).abs().max() > 0.05  # 0.12-1.3 over seeds 0-299
     # and BN's running statistics are updated once per micro-batch (momentum 0.1, four times), not once per step
     bn = bn_net[1]
     with torch.no_grad():
