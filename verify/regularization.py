@@ -363,6 +363,18 @@ def adam_l2_vs_adamw(t):
     t.record("adamw_gap", (adamw - adam_wd).abs().max().item())  # printed for seed 0
     assert torch.optim.AdamW([w0.clone().requires_grad_(True)]).defaults["weight_decay"] == 0.01
     assert torch.optim.Adam([w0.clone().requires_grad_(True)]).defaults["weight_decay"] == 0
+    # adam_step's defaults are torch.optim.Adam's (lr 1e-3, no decay, coupled): two steps, started from w0 != 0
+    # so that a weight decay would show
+    w, m, v = w0.clone(), torch.zeros_like(w0), torch.zeros_like(w0)
+    for step in (1, 2):
+        w, m, v = reg.adam_step(w, grad(w), m, v, step)
+    ref = w0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([ref])
+    for _ in range(2):
+        opt.zero_grad()
+        loss(ref).backward()
+        opt.step()
+    assert_close(w, ref.detach(), rtol=0, atol=atol)
 
 
 @check("regularization.ridge-path", devices=("cpu",))

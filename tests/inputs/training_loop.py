@@ -9,12 +9,19 @@ def _params(d=4, h=5, k=3):
 
 
 _bad_b2 = {**_params(), "b2": torch.zeros(4)}
+_bad_b1 = {**_params(), "b1": torch.zeros(6)}
+_flat_w1 = {**_params(), "w1": torch.zeros(4)}
 _int_w1 = {**_params(), "w1": torch.zeros(4, 5, dtype=torch.long)}
 
 CASES = [
     (tl.mlp_forward, (torch.zeros(4), _params()), {}, ValueError, "x"),
     (tl.mlp_forward, (torch.zeros(2, 4), {"w1": torch.zeros(4, 5)}), {}, TypeError, "params"),
     (tl.mlp_forward, (torch.zeros(2, 4), _int_w1), {}, TypeError, r"params\['w1'\]"),
+    (tl.mlp_forward, (torch.zeros(2, 4), _flat_w1), {}, ValueError, r"params\['w1'\] must have 2 dimensions"),
+    (tl.mlp_forward, (torch.zeros(2, 4), _bad_b1), {}, ValueError,
+     r"params\['w1'\], params\['b1'\] and params\['w2'\] disagree on the hidden width"),
+    (tl.mlp_forward, (torch.zeros(2, 4), _bad_b2), {}, ValueError,
+     r"params\['w2'\] and params\['b2'\] disagree on the number of classes"),
     (tl.cross_entropy, (torch.zeros(2, 3), torch.zeros(2, 4)), {}, ValueError, "logits"),
     (tl.cross_entropy, ([[0.0]], torch.zeros(1, 1)), {}, TypeError, "logits"),
     (tl.mlp_backward, (torch.zeros(2, 3), {"x": torch.zeros(2, 4), "a1": torch.zeros(2, 5)}, torch.zeros(2, 3),
