@@ -89,6 +89,10 @@ def _freeze_heap() -> None:
 
 def pytest_collection_finish(session):
     _freeze_heap()
+    # and no cyclic collection while the checks run: their tensors and modules are freed by reference counting
+    # (a full run leaves under 100 objects for the collector, and the peak memory is the same with it off), while
+    # its passes, triggered by the sheer number of allocations, cost about 0.2 s of a cold run
+    gc.disable()
 
 
 def pytest_generate_tests(metafunc):
@@ -241,6 +245,7 @@ def cpu_name() -> str:
 
 def pytest_sessionfinish(session):
     """A worker hands the controller the environment of each device it ran on."""
+    gc.enable()
     _freeze_heap()
     config = session.config
     if _is_worker(config) and _READY:
