@@ -115,6 +115,12 @@ class Trial:
         x = torch.randn(*shape, generator=self.generator(stream), dtype=torch.float64)
         return self.put(x)
 
+    def randn32(self, *shape, stream: int = 0) -> torch.Tensor:
+        """Standard normal data drawn on the CPU in float32 (torch's float32 sampler is about four times faster
+        than its float64 one), then cast and moved: for statistics whose tolerance lies far above the draws'
+        rounding (6e-8 relative)."""
+        return torch.randn(*shape, generator=self.generator(stream), dtype=torch.float32).to(self.device, self.dtype)
+
     def rand(self, *shape, stream: int = 0) -> torch.Tensor:
         x = torch.rand(*shape, generator=self.generator(stream), dtype=torch.float64)
         return self.put(x)

@@ -14,14 +14,6 @@ from snippets import attention as at
 from verify._registry import check
 
 
-def _normal32(t, *shape, stream):
-    """N(0, 1) samples drawn in float32 on the CPU (torch's vectorized float32 sampler is about five times faster
-    than its float64 one), then cast to the trial's dtype and moved: for moments and saturation of order 1 the
-    float32 rounding of each draw (relative 6e-8) is far below every tolerance."""
-    # (cast straight from float32: t.put would pass through float64 first, the same values at twice the copying)
-    return torch.randn(*shape, generator=t.generator(stream), dtype=torch.float32).to(t.device, t.dtype)
-
-
 def _qkv(t, b=2, n=7, d=8, stream=0):
     return (t.randn(b, n, d, stream=stream), t.randn(b, n, d, stream=stream + 1),
             t.randn(b, n, d, stream=stream + 2))
@@ -57,7 +49,7 @@ def dot_product_variance(t):
     # 12 > 12 sqrt(608 / 2000) = 6.6), so an estimate within 6 SE of d is more than 6 SE from them
     n = 2000
     for d in (16, 64, 256):
-        q, k = _normal32(t, n, 1, d, stream=d), _normal32(t, n, 1, d, stream=d + 1)
+        q, k = t.randn32(n, 1, d, stream=d), t.randn32(n, 1, d, stream=d + 1)
         raw = (q * k).sum(-1).flatten()
         # E[q.k] = 0, so mean((q.k)^2) estimates the variance; E[(q.k)^4] = 3d^2 + 6d gives
         # Var((q.k)^2) = 2d^2 + 6d and the standard error below
@@ -76,7 +68,7 @@ def dot_product_variance(t):
 def _jacobian_norms(t, d, n_keys=16, samples=100):
     """Frobenius norms of the softmax Jacobian d weights / d logits for random q, K, with and without
     the 1/sqrt(d_k), per sample; and the largest weight without it."""
-    q, keys = _normal32(t, samples, 1, d, stream=d), _normal32(t, samples, n_keys, d, stream=d + 1)
+    q, keys = t.randn32(samples, 1, d, stream=d), t.randn32(samples, n_keys, d, stream=d + 1)
     jacobian = torch.func.vmap(torch.func.jacrev(lambda z: torch.softmax(z, -1)))
     norms = []
     for logits in (at.attention_scores(q, keys), q @ keys.transpose(-2, -1)):

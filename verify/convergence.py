@@ -175,8 +175,7 @@ def double_softmax_floor(t):
     """Feeding probabilities to F.cross_entropy (a second softmax) puts a floor log(1 + (C-1)/e) under the loss."""
     for c in (2, 10, 1000):
         floor = _double_softmax_floor(c)
-        # N(0, 1) drawn in float32 (torch's float32 sampler is several times faster; the bound holds for any logits)
-        z = 5 * torch.randn(1000, c, generator=t.generator(c), dtype=torch.float32).to(t.device, t.dtype)
+        z = 5 * t.randn32(1000, c, stream=c)  # float32 draws will do: the bound holds for any logits
         y = torch.randint(0, c, (1000,), generator=t.generator(c + 1)).to(t.device)
         per_example = F.cross_entropy(z.softmax(1), y, reduction="none")
         assert (per_example >= floor - 1e-12).all()

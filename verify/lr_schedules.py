@@ -275,10 +275,7 @@ def adam_early_variance(t):
     n, s, b2 = 10_000, 3.0, 0.999     # 10 000 coordinates = 10 000 independent runs of torch.optim.Adam
     p = torch.nn.Parameter(torch.zeros(n, dtype=t.dtype, device=t.device))
     adam = torch.optim.Adam([p], lr=1e-3, betas=(0.9, b2))
-    # N(0, 1) drawn in float32 and cast: on the CPU 4x faster than float64 draws, and their rounding (6e-8 relative)
-    # lies far below the statistical tolerances here (> 1e-3 relative)
-    # (cast straight from float32, the values t.put's detour through float64 would give)
-    grads = s * torch.randn(100, n, generator=t.generator(0), dtype=torch.float32).to(t.device, t.dtype)
+    grads = s * t.randn32(100, n)  # float32 draws: their rounding lies far below the tolerances here (> 1e-3)
     variances = {}
     for step in range(1, 101):
         p.grad = grads[step - 1].clone()
